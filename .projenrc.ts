@@ -1,0 +1,131 @@
+import { awscdk, javascript } from 'projen';
+
+/*
+ * aws-cdk-lib 2.257.0 is the consumers' minimum, chosen deliberately:
+ * - cdk-nag 3 (our security gate) needs aws-cdk-lib >= 2.257.0 (`Validations.of(...).acknowledge`);
+ * - the newest integ-runner on the registry reads cloud-assembly schema 53, which aws-cdk-lib <= 2.257.0 writes;
+ * - nothing we use needs a newer one, and a low minimum lets more apps adopt the library.
+ * projen pins the dev dependency to the same version, so our tests run against exactly the minimum.
+ */
+const CDK_VERSION = '2.257.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-mwaa-mlops',
+  description:
+    'AWS CDK constructs for MLOps on Amazon MWAA (managed Apache Airflow): environment, CI/CD, event triggers, SageMaker and Glue wiring.',
+  keywords: ['cdk', 'awscdk', 'mwaa', 'airflow', 'mlops', 'sagemaker', 'glue'],
+  author: 'cdk-mwaa-mlops maintainers',
+  authorAddress: 'https://github.com/cdk-mwaa-mlops',
+  authorOrganization: true,
+  repositoryUrl: 'https://github.com/cdk-mwaa-mlops/cdk-mwaa-mlops',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  projenrcTs: true,
+  packageManager: javascript.NodePackageManager.NPM,
+
+  cdkVersion: CDK_VERSION,
+  constructsVersion: '10.5.1',
+  // jsii 6 pairs with TypeScript 6; TypeScript 7 breaks jsii, ts-jest and ts-node.
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '~6.0.0',
+  minNodeVersion: '20.0.0',
+
+  publishToPypi: { distName: 'cdk-mwaa-mlops', module: 'cdk_mwaa_mlops' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkmwaamlops',
+    mavenGroupId: 'io.github.cdkmwaamlops',
+    mavenArtifactId: 'cdk-mwaa-mlops',
+  },
+  publishToNuget: { dotNetNamespace: 'CdkMwaaMlops', packageId: 'CdkMwaaMlops' },
+  publishToGo: { moduleName: 'github.com/cdk-mwaa-mlops/cdk-mwaa-mlops-go', packageName: 'cdkmwaamlops' },
+
+  // Releases: version and changelog come from Conventional Commits.
+  release: true,
+  releaseToNpm: true,
+
+  tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: { include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', '.projenrc.ts'], compilerOptions: {} },
+
+  devDeps: [
+    'cdk-nag@^3.0.2',
+    '@aws-cdk/integ-runner@^2.197.10',
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+  ],
+
+  jestOptions: {
+    // The default `test` task passes --updateSnapshot, so snapshot tests could never fail.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+    },
+  },
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'projenrc', '.projenrc.ts'],
+    // Lint reports; it never rewrites code (CI must not change tracked files).
+    commandOptions: { fix: false },
+  },
+
+  gitignore: [
+    '.venv/',
+    '__pycache__/',
+    '.pytest_cache/',
+    'cdk.out/',
+    '*.snapshot/asset.*',
+    '*.snapshot/**/asset.*',
+    '/bench-results/',
+  ],
+});
+
+// assets/ ships to AWS as-is (DAGs, scripts): tracked, and packaged with the library.
+project.gitignore.exclude('!/assets/');
+for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/bench-results/', '/test-reports/']) {
+  project.addPackageIgnore(pattern);
+}
+
+/* ---------- Python side: DAGs, Glue script, model code and template checks ---------- */
+const venvTask = project.addTask('python:venv', {
+  description: 'Create .venv from the pinned test/python/requirements.txt (reinstalls only when the file changes)',
+  exec: [
+    'test -x .venv/bin/python || python3 -m venv .venv',
+    'cmp -s test/python/requirements.txt .venv/requirements.installed || (.venv/bin/pip install --quiet --disable-pip-version-check -r test/python/requirements.txt && cp test/python/requirements.txt .venv/requirements.installed)',
+  ].join(' && '),
+});
+const pytestTask = project.addTask('test:python', {
+  description: 'Run the pytest suite under test/python in the project virtual environment',
+  receiveArgs: true,
+});
+pytestTask.spawn(venvTask);
+pytestTask.exec('.venv/bin/python -m pytest test/python -q -p no:cacheprovider', { receiveArgs: true });
+
+/* ---------- integ tests: committed snapshots, verified without AWS credentials ---------- */
+const integEnv = { TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: 'tsconfig.dev.json', CDK_DISABLE_VERSION_CHECK: '1' };
+const integTask = project.addTask('integ', {
+  description: 'Verify the integ tests (test/integ.*.ts) against their committed snapshots; no deployment',
+  env: integEnv,
+  exec: 'integ-runner --directory test --language typescript --parallel-regions us-east-1',
+});
+project.addTask('integ:update', {
+  description: 'Re-synthesize the integ snapshots after an intended change (review the diff before committing)',
+  env: integEnv,
+  exec: 'integ-runner --directory test --language typescript --parallel-regions us-east-1 --dry-run --update-on-failed --force',
+});
+
+project.testTask.spawn(integTask);
+project.testTask.spawn(pytestTask);
+
+/* ---------- the main job and the benchmark ---------- */
+project.addTask('synth:example', {
+  description: 'Synthesize the example app on its defaults (no AWS account needed) and print a summary',
+  env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
+  exec: 'ts-node --transpile-only examples/main.ts',
+  receiveArgs: true,
+});
+project.addTask('bench', {
+  description: 'Benchmarks: example-app synth time as a ratio to an empty-stack synth, measured in the same run',
+  env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
+  exec: 'ts-node --transpile-only test/bench/synth.bench.ts',
+  receiveArgs: true,
+});
+
+project.synth();

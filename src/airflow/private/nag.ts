@@ -1,0 +1,55 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { acknowledge } from '../../private/acknowledge';
+import { nagString } from '../../private/nag-ids';
+
+const BASIC_EXECUTION_ROLE = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
+
+/** The singleton provider functions of aws-cdk-lib that AirflowEnvironment uses, by their fixed construct ids. */
+const AWS_CUSTOM_RESOURCE_PROVIDER = 'AWS679f53fac002430cb0da5b7982bd2287';
+const LOG_RETENTION_PROVIDER = 'LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a';
+
+/**
+ * Acknowledges the findings on aws-cdk-lib's own provider functions (AwsCustomResource, LogRetention):
+ * their roles and runtimes are chosen by aws-cdk-lib, not by this library.
+ */
+export function acknowledgeProviderFindings(stack: Stack): void {
+  const customResource = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_PROVIDER);
+  if (customResource) {
+    acknowledge(customResource,
+      { id: BASIC_EXECUTION_ROLE, reason: 'aws-cdk-lib AwsCustomResource provider: the managed policy only lets it write its own CloudWatch logs.' },
+      { id: 'AwsSolutions-L1', reason: 'aws-cdk-lib AwsCustomResource provider: aws-cdk-lib pins its runtime.' },
+    );
+  }
+  const logRetention = stack.node.tryFindChild(LOG_RETENTION_PROVIDER);
+  if (logRetention) {
+    acknowledge(logRetention,
+      { id: BASIC_EXECUTION_ROLE, reason: 'aws-cdk-lib LogRetention provider: the managed policy only lets it write its own CloudWatch logs.' },
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'aws-cdk-lib LogRetention provider: it sets retention on log groups named at deploy time (MWAA creates them), so aws-cdk-lib grants logs:PutRetentionPolicy on *.' },
+    );
+  }
+}
+
+/** Acknowledges the findings on the provider function of an s3-deployment BucketDeployment. */
+export function acknowledgeBucketDeploymentFindings(deployment: s3deploy.BucketDeployment): void {
+  const role = deployment.handlerRole;
+  const fn = role.node.scope!;
+  const reason = 'aws-cdk-lib BucketDeployment provider: it copies asset zips from the CDK assets bucket into the source bucket and prunes what it no longer ships.';
+  acknowledge(fn,
+    { id: BASIC_EXECUTION_ROLE, reason },
+    { id: 'AwsSolutions-L1', reason: 'aws-cdk-lib BucketDeployment provider: aws-cdk-lib pins its runtime.' },
+    ...['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'].map((a) => ({ id: `AwsSolutions-IAM5[Action::${a}]`, reason })),
+  );
+  // The bucket ARNs its role reads and writes: the source bucket and the CDK assets bucket.
+  const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+  const statements = policy ? Stack.of(fn).resolve(policy.document.toJSON())?.Statement ?? [] : [];
+  const objectArns = new Set<string>();
+  for (const statement of statements) {
+    for (const resource of [statement.Resource].flat()) {
+      const rendered = nagString(fn, resource);
+      if (rendered.endsWith('/*')) objectArns.add(rendered);
+    }
+  }
+  acknowledge(fn, ...[...objectArns].map((arn) => ({ id: `AwsSolutions-IAM5[Resource::${arn}]`, reason })));
+}

@@ -1,0 +1,64 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+
+/** Where an object lives and which version of it MWAA should load. */
+export interface VersionedObjectLocation {
+  readonly key: string;
+  readonly versionId: string;
+}
+
+/**
+ * Writes a small text object (requirements.txt, the startup script) to a versioned bucket and returns its
+ * S3 version id. MWAA pins these files by version: passing the id makes a content change update the
+ * environment, and an unchanged deploy leaves the custom resource, and so the environment, untouched.
+ * (s3-deployment's BucketDeployment cannot report version ids, hence this small bridge over AwsCustomResource.)
+ */
+export function putVersionedText(
+  scope: Construct, id: string, bucket: s3.IBucket, key: string, body: string, encryptionKey?: kms.IKey,
+): VersionedObjectLocation {
+  const call: cr.AwsSdkCall = {
+    service: 'S3',
+    action: 'putObject',
+    parameters: { Bucket: bucket.bucketName, Key: key, Body: body, ContentType: 'text/plain; charset=utf-8' },
+    physicalResourceId: cr.PhysicalResourceId.fromResponse('VersionId'),
+    outputPaths: ['VersionId'],
+  };
+  const resource = new cr.AwsCustomResource(scope, id, {
+    onCreate: call,
+    onUpdate: call,
+    // Object versions are data: a stack delete keeps them (the bucket's removal policy decides).
+    policy: cr.AwsCustomResourcePolicy.fromStatements([
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(key)] }),
+    ]),
+    installLatestAwsSdk: false,
+  });
+  encryptionKey?.grantEncryptDecrypt(resource);
+  return { key, versionId: resource.getResponseField('VersionId') };
+}
+
+/** Reads the current version id of an object another construct wrote (the plugins zip). */
+export function headObjectVersion(
+  scope: Construct, id: string, bucket: s3.IBucket, key: string, keyPrefix: string, dependsOn: Construct, encryptionKey?: kms.IKey,
+): VersionedObjectLocation {
+  const call: cr.AwsSdkCall = {
+    service: 'S3',
+    action: 'headObject',
+    parameters: { Bucket: bucket.bucketName, Key: key },
+    physicalResourceId: cr.PhysicalResourceId.fromResponse('VersionId'),
+    outputPaths: ['VersionId'],
+  };
+  const resource = new cr.AwsCustomResource(scope, id, {
+    onCreate: call,
+    onUpdate: call,
+    policy: cr.AwsCustomResourcePolicy.fromStatements([
+      new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [bucket.arnForObjects(`${keyPrefix}*`)] }),
+    ]),
+    installLatestAwsSdk: false,
+  });
+  encryptionKey?.grantDecrypt(resource);
+  resource.node.addDependency(dependsOn);
+  return { key, versionId: resource.getResponseField('VersionId') };
+}

@@ -1,0 +1,26 @@
+import { Stack } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+
+/**
+ * Renders an ARN (or any string token) the way cdk-nag prints it inside a finding id:
+ * `{ Ref: X }` as `<X>`, `{ Fn::GetAtt: [X, Y] }` as `<X.Y>`, `${X}` in `Fn::Sub` as `<X>`, and `Fn::Join` parts concatenated.
+ */
+export function nagString(scope: IConstruct, value: unknown): string {
+  return render(Stack.of(scope).resolve(value));
+}
+
+function render(value: any): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    if ('Ref' in value) return `<${value.Ref}>`;
+    if ('Fn::GetAtt' in value) return `<${value['Fn::GetAtt'].join('.')}>`;
+    if ('Fn::Sub' in value && typeof value['Fn::Sub'] === 'string') {
+      return value['Fn::Sub'].replace(/\$\{([^}]+)\}/g, '<$1>');
+    }
+    if ('Fn::Join' in value) {
+      const [separator, parts] = value['Fn::Join'];
+      return (parts as any[]).map(render).join(separator);
+    }
+  }
+  return JSON.stringify(value);
+}
