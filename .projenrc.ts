@@ -77,6 +77,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   ],
 });
 
+// Lint test/ and examples/ with the dev tsconfig (the project service would only find the src-only tsconfig.json).
+const eslintrc = project.tryFindObjectFile('.eslintrc.json')!;
+eslintrc.addDeletionOverride('parserOptions.projectService');
+eslintrc.addOverride('parserOptions.project', './tsconfig.dev.json');
+
 // assets/ ships to AWS as-is (DAGs, scripts): tracked, and packaged with the library.
 project.gitignore.exclude('!/assets/');
 for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/bench-results/', '/test-reports/']) {

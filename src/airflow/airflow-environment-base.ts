@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Arn, ArnFormat, IResource, Resource, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, IResource, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
@@ -81,14 +81,16 @@ export abstract class AirflowEnvironmentBase extends Resource implements IAirflo
     if (!AIRFLOW_ROLE_PATTERN.test(airflowRole)) {
       throw new Error(`airflowRole: '${airflowRole}' is not an Airflow role name (e.g. 'User', 'Op', 'Admin')`);
     }
-    const env = Arn.split(this.environmentArn, ArnFormat.SLASH_RESOURCE_NAME);
+    // An imported environment may live in another account or region: take them from its ARN.
+    const env = Token.isUnresolved(this.environmentArn) ? undefined : Arn.split(this.environmentArn, ArnFormat.SLASH_RESOURCE_NAME);
     return Stack.of(this).formatArn({
       service: 'airflow',
       resource: 'role',
       resourceName: `${this.environmentName}/${airflowRole}`,
       arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      region: env.region,
-      account: env.account,
+      partition: env?.partition,
+      region: env?.region,
+      account: env?.account,
     });
   }
 

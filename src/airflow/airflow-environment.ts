@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -343,13 +343,13 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
     }
 
     if (props.dagsDirectory) this.addDagsFromDirectory(props.dagsDirectory);
-    acknowledgeProviderFindings(Stack.of(this));
+    acknowledgeProviderFindings(Stack.of(this), this.encryptionKey !== undefined);
   }
 
   protected onDagDeploymentCreated(deployment: s3deploy.BucketDeployment): void {
     // DAGs land before the environment starts parsing.
     this.cfnEnvironment.node.addDependency(deployment);
-    acknowledgeBucketDeploymentFindings(deployment);
+    acknowledgeBucketDeploymentFindings(deployment, this.encryptionKey !== undefined);
   }
 
   private createSecurityGroup(): ec2.SecurityGroup {
@@ -414,8 +414,8 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
       prune: false,
       retainOnDelete: true,
     });
-    acknowledgeBucketDeploymentFindings(deployment);
-    const key = deployment.objectKeys[0];
+    acknowledgeBucketDeploymentFindings(deployment, this.encryptionKey !== undefined);
+    const key = Fn.select(0, deployment.objectKeys);
     return headObjectVersion(this, 'PluginsVersion', this.sourceBucket, `plugins/${key}`, 'plugins/', deployment, this.encryptionKey);
   }
 }

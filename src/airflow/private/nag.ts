@@ -6,6 +6,12 @@ import { nagString } from '../../private/nag-ids';
 
 const BASIC_EXECUTION_ROLE = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
 
+/** What aws-cdk-lib's key grants (`grantEncryptDecrypt`, a bucket's `grantReadWrite`) add on a customer managed key. */
+const keyGrantFindings = ['kms:ReEncrypt*', 'kms:GenerateDataKey*'].map((action) => ({
+  id: `AwsSolutions-IAM5[Action::${action}]`,
+  reason: 'aws-cdk-lib key grants name these KMS action families; they apply to the one customer managed key of this environment.',
+}));
+
 /** The singleton provider functions of aws-cdk-lib that AirflowEnvironment uses, by their fixed construct ids. */
 const AWS_CUSTOM_RESOURCE_PROVIDER = 'AWS679f53fac002430cb0da5b7982bd2287';
 const LOG_RETENTION_PROVIDER = 'LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a';
@@ -14,9 +20,10 @@ const LOG_RETENTION_PROVIDER = 'LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a';
  * Acknowledges the findings on aws-cdk-lib's own provider functions (AwsCustomResource, LogRetention):
  * their roles and runtimes are chosen by aws-cdk-lib, not by this library.
  */
-export function acknowledgeProviderFindings(stack: Stack): void {
+export function acknowledgeProviderFindings(stack: Stack, usesKey: boolean): void {
   const customResource = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_PROVIDER);
   if (customResource) {
+    if (usesKey) acknowledge(customResource, ...keyGrantFindings);
     acknowledge(customResource,
       { id: BASIC_EXECUTION_ROLE, reason: 'aws-cdk-lib AwsCustomResource provider: the managed policy only lets it write its own CloudWatch logs.' },
       { id: 'AwsSolutions-L1', reason: 'aws-cdk-lib AwsCustomResource provider: aws-cdk-lib pins its runtime.' },
@@ -32,9 +39,10 @@ export function acknowledgeProviderFindings(stack: Stack): void {
 }
 
 /** Acknowledges the findings on the provider function of an s3-deployment BucketDeployment. */
-export function acknowledgeBucketDeploymentFindings(deployment: s3deploy.BucketDeployment): void {
+export function acknowledgeBucketDeploymentFindings(deployment: s3deploy.BucketDeployment, usesKey: boolean): void {
   const role = deployment.handlerRole;
   const fn = role.node.scope!;
+  if (usesKey) acknowledge(fn, ...keyGrantFindings);
   const reason = 'aws-cdk-lib BucketDeployment provider: it copies asset zips from the CDK assets bucket into the source bucket and prunes what it no longer ships.';
   acknowledge(fn,
     { id: BASIC_EXECUTION_ROLE, reason },

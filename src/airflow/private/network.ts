@@ -32,7 +32,7 @@ export function selectEnvironmentSubnets(vpc: ec2.IVpc, selection: ec2.SubnetSel
         "(narrow it, e.g. { subnetType: SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: ['<az-a>', '<az-b>'] })",
     );
   }
-  const [azA, azB] = selected.availabilityZones;
+  const [azA, azB] = selected.subnets.map((s) => s.availabilityZone);
   if (azA === azB) {
     const where = Token.isUnresolved(azA) ? 'the same availability zone' : azA;
     throw new Error(`subnetSelection: both subnets are in ${where}; MWAA needs the two subnets in two different availability zones`);

@@ -3,6 +3,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { acknowledge } from '../../private/acknowledge';
+import { nagString } from '../../private/nag-ids';
 
 /** Where an object lives and which version of it MWAA should load. */
 export interface VersionedObjectLocation {
@@ -60,5 +62,9 @@ export function headObjectVersion(
   });
   encryptionKey?.grantDecrypt(resource);
   resource.node.addDependency(dependsOn);
+  acknowledge(resource, {
+    id: `AwsSolutions-IAM5[Resource::${nagString(resource, bucket.arnForObjects(keyPrefix))}*]`,
+    reason: 'The plugins zip is named by its content hash, known only at deploy time; reads are limited to the plugins/ prefix.',
+  });
   return { key, versionId: resource.getResponseField('VersionId') };
 }
