@@ -3,7 +3,14 @@ import { Arn, ArnFormat, IResource, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
-import { AirflowVersion } from './airflow-version';
+
+/** An object in S3 and the version of it that MWAA loads. */
+export interface S3ObjectVersion {
+  /** The object key. */
+  readonly key: string;
+  /** The S3 version id. */
+  readonly versionId: string;
+}
 
 /** The Airflow RBAC roles MWAA maps IAM principals to. */
 const AIRFLOW_ROLE_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -17,14 +24,8 @@ export interface IAirflowEnvironment extends IResource {
   readonly environmentName: string;
   /** The environment's ARN. */
   readonly environmentArn: string;
-  /** The bucket MWAA loads DAGs, plugins and requirements from, when known. */
-  readonly sourceBucket?: s3.IBucket;
   /** The key prefix of the DAG folder in the source bucket, ending in `/`. */
   readonly dagsPrefix: string;
-  /** The Airflow version the environment runs, when known. */
-  readonly airflowVersion?: AirflowVersion;
-  /** The role MWAA runs tasks as, when known. */
-  readonly executionRole?: iam.IRole;
 
   /**
    * Lets `grantee` start DAG runs through MWAA's `InvokeRestApi`: `airflow:InvokeRestApi` on the
@@ -60,10 +61,12 @@ export interface IAirflowEnvironment extends IResource {
 export abstract class AirflowEnvironmentBase extends Resource implements IAirflowEnvironment {
   public abstract readonly environmentName: string;
   public abstract readonly environmentArn: string;
-  public abstract readonly sourceBucket?: s3.IBucket;
-  public abstract readonly airflowVersion?: AirflowVersion;
-  public abstract readonly executionRole?: iam.IRole;
   public readonly dagsPrefix: string = 'dags/';
+
+  /** The bucket DAG files go to, when known. */
+  protected abstract readonly dagBucket?: s3.IBucket;
+  /** The role `addToRolePolicy` extends, when known. */
+  protected abstract readonly policyRole?: iam.IRole;
 
   /** Whether the DAG deployment owns the DAG folder and may delete files it no longer ships. */
   protected abstract readonly ownsDagFolder: boolean;
@@ -95,8 +98,8 @@ export abstract class AirflowEnvironmentBase extends Resource implements IAirflo
   }
 
   public addToRolePolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
-    if (!this.executionRole) return { statementAdded: false };
-    return this.executionRole.addToPrincipalPolicy(statement);
+    if (!this.policyRole) return { statementAdded: false };
+    return this.policyRole.addToPrincipalPolicy(statement);
   }
 
   public addDagFile(fileName: string, content: string): void {
@@ -116,14 +119,14 @@ export abstract class AirflowEnvironmentBase extends Resource implements IAirflo
       this.dagDeployment.addSource(source);
       return;
     }
-    if (!this.sourceBucket) {
+    if (!this.dagBucket) {
       throw new Error(
         `${this.node.path}: cannot deploy DAG files without the source bucket; pass sourceBucket to fromEnvironmentAttributes`,
       );
     }
     this.dagDeployment = new s3deploy.BucketDeployment(this, 'DagFiles', {
       sources: [source],
-      destinationBucket: this.sourceBucket,
+      destinationBucket: this.dagBucket,
       destinationKeyPrefix: this.dagsPrefix,
       prune: this.ownsDagFolder,
       retainOnDelete: true,

@@ -8,7 +8,7 @@ import * as mwaa from 'aws-cdk-lib/aws-mwaa';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
-import { AirflowEnvironmentBase, IAirflowEnvironment } from './airflow-environment-base';
+import { AirflowEnvironmentBase, IAirflowEnvironment, S3ObjectVersion } from './airflow-environment-base';
 import { AirflowVersion } from './airflow-version';
 import { EnvironmentClass } from './environment-class';
 import { AirflowLogLevel, AirflowLoggingOptions } from './logging';
@@ -17,7 +17,7 @@ import { createExecutionRole, logGroupArnPattern } from './private/execution-rol
 import { acknowledgeBucketDeploymentFindings, acknowledgeProviderFindings } from './private/nag';
 import { createDefaultVpc, selectEnvironmentSubnets } from './private/network';
 import { validateCapacity, validateEnvironmentName, validateMaintenanceWindow, validateRequirements } from './private/validate';
-import { headObjectVersion, putVersionedText, VersionedObjectLocation } from './private/versioned-object';
+import { headObjectVersion, putVersionedText } from './private/versioned-object';
 
 /** Who can reach the Airflow UI and API server. */
 export enum WebserverAccessMode {
@@ -193,11 +193,6 @@ export interface AirflowEnvironmentAttributes {
    */
   readonly sourceBucket?: s3.IBucket;
   /**
-   * The Airflow version the environment runs.
-   * @default - unknown
-   */
-  readonly airflowVersion?: AirflowVersion;
-  /**
    * The environment's execution role, to add permissions for new DAGs.
    * @default - unknown; `addToRolePolicy` has no effect
    */
@@ -218,9 +213,8 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
       public readonly environmentArn = attrs.environmentArn ?? Stack.of(scope).formatArn({
         service: 'airflow', resource: 'environment', resourceName: attrs.environmentName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
       });
-      public readonly sourceBucket = attrs.sourceBucket;
-      public readonly airflowVersion = attrs.airflowVersion;
-      public readonly executionRole = attrs.executionRole;
+      protected readonly dagBucket = attrs.sourceBucket;
+      protected readonly policyRole = attrs.executionRole;
       protected readonly ownsDagFolder = false;
     }
     return new Import(scope, id);
@@ -228,9 +222,13 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
 
   public readonly environmentName: string;
   public readonly environmentArn: string;
+  /** The bucket MWAA loads DAGs, plugins and requirements from. */
   public readonly sourceBucket: s3.IBucket;
+  /** The Airflow version the environment runs. */
   public readonly airflowVersion: AirflowVersion;
+  /** The environment class (size). */
   public readonly environmentClass: EnvironmentClass;
+  /** The role MWAA runs as. */
   public readonly executionRole: iam.IRole;
   /** The environment's VPC. */
   public readonly vpc: ec2.IVpc;
@@ -241,10 +239,12 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
   /** The URL of the Airflow UI (for a private environment, reachable only from the VPC). */
   public readonly webserverUrl: string;
   /** Where `requirements.txt` lives and the version MWAA loads. */
-  public readonly requirementsObject: VersionedObjectLocation;
+  public readonly requirementsObject: S3ObjectVersion;
   /** The underlying CloudFormation resource. */
   public readonly cfnEnvironment: mwaa.CfnEnvironment;
   protected readonly ownsDagFolder = true;
+  protected readonly dagBucket?: s3.IBucket;
+  protected readonly policyRole?: iam.IRole;
 
   constructor(scope: Construct, id: string, props: AirflowEnvironmentProps = {}) {
     super(scope, id);
@@ -286,6 +286,8 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
       encryptionKey: this.encryptionKey,
     });
     this.executionRole = props.executionRole ?? created!.role;
+    this.dagBucket = this.sourceBucket;
+    this.policyRole = this.executionRole;
     if (this.encryptionKey) this.allowLogsToUseKey(this.encryptionKey);
 
     const requirementsText = [this.airflowVersion.constraintLine, ...(props.requirements ?? [])].join('\n') + '\n';
@@ -405,7 +407,7 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
     }));
   }
 
-  private deployPlugins(directory: string): VersionedObjectLocation {
+  private deployPlugins(directory: string): S3ObjectVersion {
     const deployment = new s3deploy.BucketDeployment(this, 'Plugins', {
       sources: [s3deploy.Source.asset(directory)],
       destinationBucket: this.sourceBucket,

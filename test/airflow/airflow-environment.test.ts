@@ -346,13 +346,11 @@ describe('grants and imports', () => {
       environmentName: 'team-env',
       environmentArn: 'arn:aws:airflow:eu-west-1:111122223333:environment/team-env',
       sourceBucket: bucket,
-      airflowVersion: AirflowVersion.V3_2_1,
     });
     expect(env.airflowRoleArn('Op')).toBe('arn:aws:airflow:eu-west-1:111122223333:role/team-env/Op');
     env.addDagFile('configs/p.json', '{}');
     const t = template(stack);
     t.hasResourceProperties('Custom::CDKBucketDeployment', { DestinationBucketName: 'team-mwaa-source', Prune: false });
-    expect(env.airflowVersion).toBe(AirflowVersion.V3_2_1);
     expect(env.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] })).statementAdded).toBe(false);
   });
 

@@ -3,14 +3,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { S3ObjectVersion } from '../airflow-environment-base';
 import { acknowledge } from '../../private/acknowledge';
 import { nagString } from '../../private/nag-ids';
 
-/** Where an object lives and which version of it MWAA should load. */
-export interface VersionedObjectLocation {
-  readonly key: string;
-  readonly versionId: string;
-}
 
 /**
  * Writes a small text object (requirements.txt, the startup script) to a versioned bucket and returns its
@@ -20,7 +16,7 @@ export interface VersionedObjectLocation {
  */
 export function putVersionedText(
   scope: Construct, id: string, bucket: s3.IBucket, key: string, body: string, encryptionKey?: kms.IKey,
-): VersionedObjectLocation {
+): S3ObjectVersion {
   const call: cr.AwsSdkCall = {
     service: 'S3',
     action: 'putObject',
@@ -44,7 +40,7 @@ export function putVersionedText(
 /** Reads the current version id of an object another construct wrote (the plugins zip). */
 export function headObjectVersion(
   scope: Construct, id: string, bucket: s3.IBucket, key: string, keyPrefix: string, dependsOn: Construct, encryptionKey?: kms.IKey,
-): VersionedObjectLocation {
+): S3ObjectVersion {
   const call: cr.AwsSdkCall = {
     service: 'S3',
     action: 'headObject',
