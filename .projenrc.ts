@@ -92,7 +92,7 @@ for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/bench-res
 const venvTask = project.addTask('python:venv', {
   description: 'Create .venv from the pinned test/python/requirements.txt (reinstalls only when the file changes)',
   exec: [
-    'test -x .venv/bin/python || python3 -m venv .venv',
+    '[ -x .venv/bin/python ] || python3 -m venv .venv',
     'cmp -s test/python/requirements.txt .venv/requirements.installed || (.venv/bin/pip install --quiet --disable-pip-version-check -r test/python/requirements.txt && cp test/python/requirements.txt .venv/requirements.installed)',
   ].join(' && '),
 });

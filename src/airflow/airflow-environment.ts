@@ -330,7 +330,7 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
       tags: props.tags,
     });
     // MWAA checks the role's permissions while it creates the environment.
-    if (created) this.cfnEnvironment.node.addDependency(created.role, created.policy);
+    if (created) this.cfnEnvironment.node.addDependency(created.policy);
     this.environmentArn = this.cfnEnvironment.attrArn;
     this.webserverUrl = this.cfnEnvironment.attrWebserverUrl;
 
@@ -373,6 +373,7 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
     };
     const logBucket = accessLogs ?? new s3.Bucket(this, 'AccessLogsBucket', {
       ...common,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       // S3 server access logging writes only to buckets with SSE-S3.
       encryption: s3.BucketEncryption.S3_MANAGED,
       lifecycleRules: [{ expiration: Duration.days(90) }],
@@ -390,9 +391,20 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
       encryption: this.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.KMS_MANAGED,
       encryptionKey: this.encryptionKey,
       bucketKeyEnabled: this.encryptionKey ? true : undefined,
-      serverAccessLogsBucket: logBucket,
-      serverAccessLogsPrefix: 'source-bucket/',
     });
+    // Log delivery through a bucket policy, not the legacy LogDeliveryWrite ACL that the L2's
+    // serverAccessLogsBucket falls back to in apps without the serverAccessLogsUseBucketPolicy flag.
+    const prefix = 'source-bucket/';
+    (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = { destinationBucketName: logBucket.bucketName, logFilePrefix: prefix };
+    logBucket.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+      actions: ['s3:PutObject'],
+      resources: [logBucket.arnForObjects(`${prefix}*`)],
+      conditions: {
+        ArnLike: { 'aws:SourceArn': bucket.bucketArn },
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+      },
+    }));
     return bucket;
   }
 
