@@ -73,9 +73,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk.out/',
     '*.snapshot/asset.*',
     '*.snapshot/**/asset.*',
-    '/bench-results/',
   ],
 });
+
+// unrs-resolver 1.13.0 (via eslint-import-resolver-typescript) has platform binaries the registry here lacks,
+// which makes `npm ci` reject the lockfile; 1.12.2 has them all.
+project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
 
 // Lint test/ and examples/ with the dev tsconfig (the project service would only find the src-only tsconfig.json).
 const eslintrc = project.tryFindObjectFile('.eslintrc.json')!;
@@ -84,7 +87,7 @@ eslintrc.addOverride('parserOptions.project', './tsconfig.dev.json');
 
 // assets/ ships to AWS as-is (DAGs, scripts): tracked, and packaged with the library.
 project.gitignore.exclude('!/assets/');
-for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/bench-results/', '/test-reports/']) {
+for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/test-reports/']) {
   project.addPackageIgnore(pattern);
 }
 

@@ -167,7 +167,7 @@ export interface AirflowEnvironmentProps {
    */
   readonly pluginsDirectory?: string;
   /**
-   * What a stack delete does to the buckets, key-independent log groups and objects this construct creates.
+   * What a stack delete does to the buckets and log groups this construct creates, and to MWAA's log groups.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
