@@ -36,6 +36,14 @@ export interface IAirflowEnvironment extends IResource {
    */
   grantTriggerDag(grantee: iam.IGrantable, airflowRole?: string): iam.Grant;
 
+  /**
+   * Lets `grantee` open the Airflow UI: `airflow:CreateWebLoginToken` on the environment's Airflow RBAC role.
+   *
+   * @param airflowRole the Airflow role the person acts as
+   * @default airflowRole - 'Viewer'
+   */
+  grantWebUiAccess(grantee: iam.IGrantable, airflowRole?: string): iam.Grant;
+
   /** The ARN of one of the environment's Airflow RBAC roles, as IAM policies name it. */
   airflowRoleArn(airflowRole: string): string;
 
@@ -76,6 +84,14 @@ export abstract class AirflowEnvironmentBase extends Resource implements IAirflo
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['airflow:InvokeRestApi'],
+      resourceArns: [this.airflowRoleArn(airflowRole)],
+    });
+  }
+
+  public grantWebUiAccess(grantee: iam.IGrantable, airflowRole: string = 'Viewer'): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['airflow:CreateWebLoginToken'],
       resourceArns: [this.airflowRoleArn(airflowRole)],
     });
   }

@@ -339,6 +339,19 @@ describe('grants and imports', () => {
     });
   });
 
+  test('grantWebUiAccess allows a web login token as Viewer unless told otherwise', () => {
+    const stack = newStack();
+    const env = new AirflowEnvironment(stack, 'Airflow', { environmentName: 'ui' });
+    const person = new iam.Role(stack, 'Person', { assumedBy: new iam.AccountRootPrincipal() });
+    env.grantWebUiAccess(person);
+    env.grantWebUiAccess(person, 'Op');
+    const statements = Object.values(template(stack).findResources('AWS::IAM::Policy'))
+      .filter((p: any) => JSON.stringify(p.Properties.Roles).includes(stack.getLogicalId(person.node.defaultChild as iam.CfnRole)))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(statements.map((st: any) => st.Action)).toEqual(['airflow:CreateWebLoginToken', 'airflow:CreateWebLoginToken']);
+    expect(statements.map((st: any) => st.Resource['Fn::Join'][1].at(-1))).toEqual([':role/ui/Viewer', ':role/ui/Op']);
+  });
+
   test('an imported environment grants on its own account and region, and deploys DAGs without pruning', () => {
     const stack = newStack();
     const bucket = s3.Bucket.fromBucketName(stack, 'Bucket', 'team-mwaa-source');

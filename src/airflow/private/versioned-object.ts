@@ -3,9 +3,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { S3ObjectVersion } from '../airflow-environment-base';
 import { acknowledge } from '../../private/acknowledge';
 import { nagString } from '../../private/nag-ids';
+import { S3ObjectVersion } from '../airflow-environment-base';
 
 
 /**
