@@ -3,8 +3,8 @@
  * runs cdk-nag over it, and prints a one-screen summary. Exits non-zero on unacknowledged findings.
  */
 import * as path from 'path';
-import { nagFindings } from '../test/nag';
 import { createExampleApp } from './app';
+import { nagFindings } from '../test/nag';
 
 const app = createExampleApp();
 const assembly = app.synth();
