@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { ArnFormat, Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -13,7 +13,7 @@ import { AirflowVersion } from './airflow-version';
 import { EnvironmentClass } from './environment-class';
 import { AirflowLogLevel, AirflowLoggingOptions } from './logging';
 import { componentLogging } from './private/component-logging';
-import { createExecutionRole, logGroupArnPattern } from './private/execution-role';
+import { createExecutionRole, environmentArnFor, logGroupArnPattern } from './private/execution-role';
 import { acknowledgeBucketDeploymentFindings, acknowledgeProviderFindings } from './private/nag';
 import { createDefaultVpc, selectEnvironmentSubnets } from './private/network';
 import { validateCapacity, validateEnvironmentName, validateMaintenanceWindow, validateRequirements } from './private/validate';
@@ -210,9 +210,7 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
     validateEnvironmentName(attrs.environmentName);
     class Import extends AirflowEnvironmentBase {
       public readonly environmentName = attrs.environmentName;
-      public readonly environmentArn = attrs.environmentArn ?? Stack.of(scope).formatArn({
-        service: 'airflow', resource: 'environment', resourceName: attrs.environmentName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      });
+      public readonly environmentArn = attrs.environmentArn ?? environmentArnFor(scope, attrs.environmentName);
       protected readonly dagBucket = attrs.sourceBucket;
       protected readonly policyRole = attrs.executionRole;
       protected readonly ownsDagFolder = false;
@@ -243,8 +241,6 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
   /** The underlying CloudFormation resource. */
   public readonly cfnEnvironment: mwaa.CfnEnvironment;
   protected readonly ownsDagFolder = true;
-  protected readonly dagBucket?: s3.IBucket;
-  protected readonly policyRole?: iam.IRole;
 
   constructor(scope: Construct, id: string, props: AirflowEnvironmentProps = {}) {
     super(scope, id);
@@ -276,18 +272,13 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
       ? checkSourceBucket(props.sourceBucket)
       : this.createSourceBucket(removalPolicy, props.serverAccessLogsBucket);
 
-    const formattedArn = Stack.of(this).formatArn({
-      service: 'airflow', resource: 'environment', resourceName: this.environmentName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-    });
     const created = props.executionRole ? undefined : createExecutionRole(this, {
       environmentName: this.environmentName,
-      environmentArn: formattedArn,
+      environmentArn: environmentArnFor(this, this.environmentName),
       bucket: this.sourceBucket,
       encryptionKey: this.encryptionKey,
     });
     this.executionRole = props.executionRole ?? created!.role;
-    this.dagBucket = this.sourceBucket;
-    this.policyRole = this.executionRole;
     if (this.encryptionKey) this.allowLogsToUseKey(this.encryptionKey);
 
     const requirementsText = [this.airflowVersion.constraintLine, ...(props.requirements ?? [])].join('\n') + '\n';
@@ -346,6 +337,14 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
 
     if (props.dagsDirectory) this.addDagsFromDirectory(props.dagsDirectory);
     acknowledgeProviderFindings(Stack.of(this), this.encryptionKey !== undefined);
+  }
+
+  protected get dagBucket(): s3.IBucket | undefined {
+    return this.sourceBucket;
+  }
+
+  protected get policyRole(): iam.IRole | undefined {
+    return this.executionRole;
   }
 
   protected onDagDeploymentCreated(deployment: s3deploy.BucketDeployment): void {

@@ -20,7 +20,8 @@ function putObjectBody(resource: any): string {
   return JSON.parse(json).parameters.Body;
 }
 
-function requirementsResource(t: ReturnType<typeof template>, key = 'requirements/requirements.txt'): any {
+/** The custom resource that writes the text object `key` (default: requirements.txt). */
+function versionedTextResource(t: ReturnType<typeof template>, key = 'requirements/requirements.txt'): any {
   return Object.values(t.findResources('Custom::AWS')).find((r: any) =>
     JSON.stringify(r.Properties.Create).includes(`\\"Key\\":\\"${key}\\"`));
 }
@@ -49,7 +50,7 @@ describe('AirflowEnvironment defaults', () => {
   });
 
   test('requirements.txt holds exactly the constraint line and is pinned by its S3 object version', () => {
-    const req = requirementsResource(t);
+    const req = versionedTextResource(t);
     expect(putObjectBody(req)).toBe(
       '--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-3.3.1/constraints-3.12.txt"\n');
     const [id] = Object.entries(t.findResources('Custom::AWS')).find(([, r]) => r === req)!;
@@ -199,7 +200,7 @@ describe('AirflowEnvironment options', () => {
       airflowVersion: AirflowVersion.V2_11_0,
       requirements: ['apache-airflow-providers-snowflake==6.1.0', 'scikit-learn'],
     });
-    expect(putObjectBody(requirementsResource(template(stack)))).toBe([
+    expect(putObjectBody(versionedTextResource(template(stack)))).toBe([
       '--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-2.11.0/constraints-3.11.txt"',
       'apache-airflow-providers-snowflake==6.1.0',
       'scikit-learn',
@@ -211,7 +212,7 @@ describe('AirflowEnvironment options', () => {
     const synth = (requirements: string[]) => {
       const stack = newStack();
       new AirflowEnvironment(stack, 'Airflow', { environmentName: 'same', requirements });
-      return requirementsResource(template(stack)).Properties;
+      return versionedTextResource(template(stack)).Properties;
     };
     expect(synth(['boto3'])).toEqual(synth(['boto3']));
     expect(synth(['boto3']).Update).not.toEqual(synth(['boto3', 'pandas']).Update);
@@ -316,7 +317,7 @@ describe('DAG storage', () => {
     expect(props.StartupScriptS3ObjectVersion['Fn::GetAtt'][1]).toBe('VersionId');
     expect(props.PluginsS3ObjectVersion['Fn::GetAtt'][1]).toBe('VersionId');
     expect(JSON.stringify(props.PluginsS3Path)).toContain('plugins/');
-    expect(putObjectBody(requirementsResource(t, 'startup/startup.sh'))).toContain('export FIXTURE_STARTUP=1');
+    expect(putObjectBody(versionedTextResource(t, 'startup/startup.sh'))).toContain('export FIXTURE_STARTUP=1');
     t.hasResourceProperties('Custom::CDKBucketDeployment', { DestinationBucketKeyPrefix: 'plugins/', Extract: false });
   });
 });

@@ -13,6 +13,16 @@ export interface ExecutionRoleOptions {
   readonly encryptionKey?: kms.IKey;
 }
 
+/** What MWAA documents for its queue and bucket encryption, with either kind of key. */
+const KMS_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey*', 'kms:Encrypt'];
+
+/** The ARN of the MWAA environment named `environmentName` in the stack's account and region. */
+export function environmentArnFor(scope: Construct, environmentName: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'airflow', resource: 'environment', resourceName: environmentName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
+}
+
 /** The log groups MWAA writes for this environment: `airflow-<name>-<Component>`. */
 export function logGroupArnPattern(scope: Construct, environmentName: string): string {
   return Stack.of(scope).formatArn({
@@ -66,13 +76,13 @@ export function createExecutionRole(scope: Construct, options: ExecutionRoleOpti
     }),
     options.encryptionKey
       ? new iam.PolicyStatement({
-        actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey*', 'kms:Encrypt'],
+        actions: KMS_ACTIONS,
         resources: [options.encryptionKey.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': [`sqs.${Aws.REGION}.amazonaws.com`, `s3.${Aws.REGION}.amazonaws.com`] } },
       })
       // With the AWS owned key, the queue's key lives in MWAA's account: any key outside this account, through SQS only.
       : new iam.PolicyStatement({
-        actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey*', 'kms:Encrypt'],
+        actions: KMS_ACTIONS,
         notResources: [`arn:${Aws.PARTITION}:kms:*:${Aws.ACCOUNT_ID}:key/*`],
         conditions: { StringLike: { 'kms:ViaService': [`sqs.${Aws.REGION}.amazonaws.com`] } },
       }),
