@@ -50,7 +50,30 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^3.0.2',
     '@aws-cdk/integ-runner@^2.197.10',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    // The trigger handler's runtime dependencies: bundled into assets/, so consumers never install them.
+    '@aws-sdk/client-mwaa@3.523.0',
+    // The smithy packages client-mwaa 3.523.0 is built on, for the InvokeRestApi command defined in this project.
+    '@smithy/core@^1.3.4',
+    '@smithy/middleware-endpoint@^2.4.3',
+    '@smithy/middleware-serde@^2.1.3',
+    '@smithy/protocol-http@^3.2.1',
+    '@smithy/smithy-client@^2.4.1',
+    '@smithy/types@^2.10.1',
+    '@types/aws-lambda',
+    'aws-sdk-client-mock@^4.1.0',
+    'fast-check@^4.10.2',
   ],
+
+  // The trigger handler (src/trigger/*.lambda.ts) is bundled by esbuild into assets/ with its AWS SDK client,
+  // because the runtime's own SDK must not decide which client our InvokeRestApi command runs on.
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    awsSdkConnectionReuse: false,
+    // projen's type omits `minify`, but the options are handed to Bundler.addBundle, which supports it.
+    bundlingOptions: { externals: [], minify: true } as awscdk.LambdaFunctionCommonOptions['bundlingOptions'],
+  },
+  // Handler-only code is bundled, not compiled into the jsii library.
+  excludeTypescript: ['src/**/*.lambda.ts', 'src/trigger/runtime/**'],
 
   jestOptions: {
     // The default `test` task passes --updateSnapshot, so snapshot tests could never fail.
@@ -85,8 +108,13 @@ const eslintrc = project.tryFindObjectFile('.eslintrc.json')!;
 eslintrc.addDeletionOverride('parserOptions.projectService');
 eslintrc.addOverride('parserOptions.project', './tsconfig.dev.json');
 
+// Handler-only code (bundled with its SDK client into assets/) may import dev dependencies, like the entry point.
+project.eslint!.allowDevDeps('src/trigger/runtime/**');
+
 // assets/ ships to AWS as-is (DAGs, scripts): tracked, and packaged with the library.
 project.gitignore.exclude('!/assets/');
+// ...except the handler bundles `npx projen bundle` (part of compile and test) writes from src/**/*.lambda.ts.
+project.gitignore.exclude('/assets/**/*.lambda/');
 for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/test-reports/']) {
   project.addPackageIgnore(pattern);
 }
@@ -119,21 +147,27 @@ project.addTask('integ:update', {
   exec: 'integ-runner --directory test --language typescript --parallel-regions us-east-1 --dry-run --update-on-failed --force',
 });
 
+// A fresh clone runs `npx projen test` straight after `npm ci`: bundle the handler and build the Python env first
+// (the trigger's integration test drives a real Airflow from .venv).
+const bundleTask = project.tasks.tryFind('bundle')!;
+project.testTask.prependSpawn(venvTask);
+project.testTask.prependSpawn(bundleTask);
 project.testTask.spawn(integTask);
 project.testTask.spawn(pytestTask);
 
 /* ---------- the main job and the benchmark ---------- */
-project.addTask('synth:example', {
+const synthExample = project.addTask('synth:example', {
   description: 'Synthesize the example app on its defaults (no AWS account needed) and print a summary',
   env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
-  exec: 'ts-node --transpile-only examples/main.ts',
-  receiveArgs: true,
 });
-project.addTask('bench', {
-  description: 'Benchmarks: example-app synth time as a ratio to an empty-stack synth, measured in the same run',
+synthExample.spawn(bundleTask);
+synthExample.exec('ts-node --transpile-only examples/main.ts', { receiveArgs: true });
+const bench = project.addTask('bench', {
+  description: 'Benchmarks (ratios against a baseline measured in the same run): example synth, trigger handler bundle',
   env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
-  exec: 'ts-node --transpile-only test/bench/synth.bench.ts',
-  receiveArgs: true,
 });
+bench.spawn(bundleTask);
+bench.exec('ts-node --transpile-only test/bench/synth.bench.ts');
+bench.exec('ts-node --transpile-only test/bench/trigger-handler.bench.ts');
 
 project.synth();
