@@ -1,0 +1,2 @@
+export * from './dag-trigger';
+export * from './trigger-options';

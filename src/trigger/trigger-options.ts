@@ -1,0 +1,87 @@
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+
+/** The approval statuses of a SageMaker model package. */
+export enum ModelApprovalStatus {
+  /** Approved for deployment. */
+  APPROVED = 'Approved',
+  /** Rejected. */
+  REJECTED = 'Rejected',
+  /** Waiting for a person to decide. */
+  PENDING_MANUAL_APPROVAL = 'PendingManualApproval',
+}
+
+/** What every trigger source needs: the DAG to start. */
+export interface DagRunTargetOptions {
+  /**
+   * The id of the DAG to start. Airflow's dag_id characters (letters, digits, `_`, `.`, `-`), at most 50 of
+   * them: MWAA's `InvokeRestApi` limits the request path to 64 characters.
+   */
+  readonly dagId: string;
+
+  /**
+   * A description for the EventBridge rule.
+   *
+   * @default - says which source starts which DAG
+   */
+  readonly description?: string;
+}
+
+/** Start a DAG run when an image is pushed to an ECR repository. */
+export interface ImagePushedTriggerOptions extends DagRunTargetOptions {
+  /** The repository to watch. */
+  readonly repository: ecr.IRepository;
+
+  /**
+   * Only pushes with a tag starting with one of these prefixes start a run (e.g. `['v', 'release-']`).
+   *
+   * @default - every successful push, tagged or not
+   */
+  readonly imageTagPrefixes?: string[];
+}
+
+/** Start a DAG run when an object is created in an S3 bucket. */
+export interface ObjectCreatedTriggerOptions extends DagRunTargetOptions {
+  /**
+   * The bucket to watch. For a bucket this stack creates (`s3.Bucket`), the trigger turns on its EventBridge
+   * notifications. For an imported bucket, turn them on yourself (S3 console: Properties, Amazon EventBridge; or
+   * `aws s3api put-bucket-notification-configuration --notification-configuration '{"EventBridgeConfiguration": {}}'`,
+   * which replaces the bucket's other notification settings); the construct adds a synth warning as a reminder.
+   */
+  readonly bucket: s3.IBucket;
+
+  /**
+   * Only objects whose key starts with this prefix start a run (e.g. `raw/`).
+   *
+   * @default - every object in the bucket
+   */
+  readonly prefix?: string;
+}
+
+/** Start a DAG run when a model package in a group reaches an approval status. */
+export interface ModelPackageTriggerOptions extends DagRunTargetOptions {
+  /** The name of the SageMaker model package group to watch. */
+  readonly modelPackageGroupName: string;
+
+  /**
+   * The status that starts a run. Each package starts at most one run per status, however often SageMaker
+   * reports it (metadata edits re-send the status).
+   *
+   * @default ModelApprovalStatus.APPROVED
+   */
+  readonly approvalStatus?: ModelApprovalStatus;
+}
+
+/** Start a DAG run for any event that matches a pattern. */
+export interface EventPatternTriggerOptions extends DagRunTargetOptions {
+  /** The EventBridge pattern; it must match on at least one field. The run's `conf` carries the event's `detail`. */
+  readonly eventPattern: events.EventPattern;
+
+  /**
+   * The bus the events arrive on.
+   *
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
+}
