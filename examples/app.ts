@@ -1,10 +1,12 @@
 import { App, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import { Construct } from 'constructs';
-import { AirflowEnvironment, AirflowVersion } from '../src';
+import { AirflowEnvironment, AirflowVersion, DagTrigger } from '../src';
 
-/** The example: an MWAA environment on the library's defaults, as a team would start. */
+/** The example: an MWAA environment on the library's defaults, and the events that start its DAGs. */
 export class MwaaMlopsExampleStack extends Stack {
   public readonly airflow: AirflowEnvironment;
+  public readonly trigger: DagTrigger;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, { description: 'cdk-mwaa-mlops example: an Amazon MWAA environment with secure defaults', ...props });
@@ -12,10 +14,22 @@ export class MwaaMlopsExampleStack extends Stack {
       airflowVersion: AirflowVersion.V3_3_1,
       requirements: ['apache-airflow-providers-amazon'],
     });
+
+    // A new model image starts training; an approved model package starts deployment.
+    const images = new ecr.Repository(this, 'ModelImages', {
+      imageTagMutability: ecr.TagMutability.IMMUTABLE,
+      imageScanOnPush: true,
+    });
+    this.trigger = new DagTrigger(this, 'Trigger', { environment: this.airflow });
+    this.trigger.onImagePushed('NewModelImage', { repository: images, dagId: 'mlops_training' });
+    this.trigger.onModelPackageStatusChange('ModelApproved', { modelPackageGroupName: 'mlops-models', dagId: 'mlops_deployment' });
+
     new CfnOutput(this, 'EnvironmentName', { value: this.airflow.environmentName });
     new CfnOutput(this, 'WebserverUrl', { value: this.airflow.webserverUrl });
     new CfnOutput(this, 'SourceBucket', { value: this.airflow.sourceBucket.bucketName });
     new CfnOutput(this, 'ExecutionRoleArn', { value: this.airflow.executionRole.roleArn });
+    new CfnOutput(this, 'ModelImageRepository', { value: images.repositoryUri });
+    new CfnOutput(this, 'TriggerDeadLetterQueue', { value: this.trigger.deadLetterQueue.queueUrl });
   }
 }
 
