@@ -53,31 +53,35 @@ export interface InvokeRestApiCommandOutput extends MetadataBearer {
   readonly RestApiResponse?: DocumentType;
 }
 
-/** Airflow answered with a 4xx; `RestApiStatusCode` carries Airflow's own status (409 for a duplicate run id). */
-export class RestApiClientException extends MWAAServiceException {
-  readonly name = 'RestApiClientException' as const;
+type RestApiExceptionOptions = ExceptionOptionType<RestApiClientException, MWAAServiceException>;
+
+/** What MWAA returns when Airflow itself answered with an error: Airflow's status and response body. */
+abstract class RestApiException extends MWAAServiceException {
   readonly $fault = 'client' as const;
   readonly RestApiStatusCode?: number;
   readonly RestApiResponse?: DocumentType;
-  constructor(opts: ExceptionOptionType<RestApiClientException, MWAAServiceException>) {
-    super({ name: 'RestApiClientException', $fault: 'client', ...opts });
-    Object.setPrototypeOf(this, RestApiClientException.prototype);
+  protected constructor(name: string, opts: RestApiExceptionOptions) {
+    super({ name, $fault: 'client', ...opts });
     this.RestApiStatusCode = opts.RestApiStatusCode;
     this.RestApiResponse = opts.RestApiResponse;
   }
 }
 
+/** Airflow answered with a 4xx; `RestApiStatusCode` carries Airflow's own status (409 for a duplicate run id). */
+export class RestApiClientException extends RestApiException {
+  readonly name = 'RestApiClientException' as const;
+  constructor(opts: RestApiExceptionOptions) {
+    super('RestApiClientException', opts);
+    Object.setPrototypeOf(this, RestApiClientException.prototype);
+  }
+}
+
 /** Airflow answered with a 5xx. */
-export class RestApiServerException extends MWAAServiceException {
+export class RestApiServerException extends RestApiException {
   readonly name = 'RestApiServerException' as const;
-  readonly $fault = 'client' as const;
-  readonly RestApiStatusCode?: number;
-  readonly RestApiResponse?: DocumentType;
-  constructor(opts: ExceptionOptionType<RestApiServerException, MWAAServiceException>) {
-    super({ name: 'RestApiServerException', $fault: 'client', ...opts });
+  constructor(opts: RestApiExceptionOptions) {
+    super('RestApiServerException', opts);
     Object.setPrototypeOf(this, RestApiServerException.prototype);
-    this.RestApiStatusCode = opts.RestApiStatusCode;
-    this.RestApiResponse = opts.RestApiResponse;
   }
 }
 
