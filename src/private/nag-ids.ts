@@ -1,6 +1,9 @@
 import { Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
+/** The finding on a function role that carries AWS's basic execution policy (aws-cdk-lib providers use it). */
+export const BASIC_EXECUTION_ROLE_FINDING = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
+
 /**
  * Renders an ARN (or any string token) the way cdk-nag prints it inside a finding id:
  * `{ Ref: X }` as `<X>`, `{ Fn::GetAtt: [X, Y] }` as `<X.Y>`, `${X}` in `Fn::Sub` as `<X>`, and `Fn::Join` parts concatenated.

@@ -2,9 +2,8 @@ import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { acknowledge } from '../../private/acknowledge';
-import { nagString } from '../../private/nag-ids';
+import { BASIC_EXECUTION_ROLE_FINDING, nagString } from '../../private/nag-ids';
 
-const BASIC_EXECUTION_ROLE = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
 
 /** What aws-cdk-lib's key grants (`grantEncryptDecrypt`, a bucket's `grantReadWrite`) add on a customer managed key. */
 const keyGrantFindings = ['kms:ReEncrypt*', 'kms:GenerateDataKey*'].map((action) => ({
@@ -25,14 +24,14 @@ export function acknowledgeProviderFindings(stack: Stack, usesKey: boolean): voi
   if (customResource) {
     if (usesKey) acknowledge(customResource, ...keyGrantFindings);
     acknowledge(customResource,
-      { id: BASIC_EXECUTION_ROLE, reason: 'aws-cdk-lib AwsCustomResource provider: the managed policy only lets it write its own CloudWatch logs.' },
+      { id: BASIC_EXECUTION_ROLE_FINDING, reason: 'aws-cdk-lib AwsCustomResource provider: the managed policy only lets it write its own CloudWatch logs.' },
       { id: 'AwsSolutions-L1', reason: 'aws-cdk-lib AwsCustomResource provider: aws-cdk-lib pins its runtime.' },
     );
   }
   const logRetention = stack.node.tryFindChild(LOG_RETENTION_PROVIDER);
   if (logRetention) {
     acknowledge(logRetention,
-      { id: BASIC_EXECUTION_ROLE, reason: 'aws-cdk-lib LogRetention provider: the managed policy only lets it write its own CloudWatch logs.' },
+      { id: BASIC_EXECUTION_ROLE_FINDING, reason: 'aws-cdk-lib LogRetention provider: the managed policy only lets it write its own CloudWatch logs.' },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'aws-cdk-lib LogRetention provider: it sets retention on log groups named at deploy time (MWAA creates them), so aws-cdk-lib grants logs:PutRetentionPolicy on *.' },
     );
   }
@@ -45,7 +44,7 @@ export function acknowledgeBucketDeploymentFindings(deployment: s3deploy.BucketD
   if (usesKey) acknowledge(fn, ...keyGrantFindings);
   const reason = 'aws-cdk-lib BucketDeployment provider: it copies asset zips from the CDK assets bucket into the source bucket and prunes what it no longer ships.';
   acknowledge(fn,
-    { id: BASIC_EXECUTION_ROLE, reason },
+    { id: BASIC_EXECUTION_ROLE_FINDING, reason },
     { id: 'AwsSolutions-L1', reason: 'aws-cdk-lib BucketDeployment provider: aws-cdk-lib pins its runtime.' },
     ...['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'].map((a) => ({ id: `AwsSolutions-IAM5[Action::${a}]`, reason })),
   );

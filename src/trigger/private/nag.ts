@@ -1,10 +1,10 @@
 import { Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { acknowledge } from '../../private/acknowledge';
-import { nagString } from '../../private/nag-ids';
+import { BASIC_EXECUTION_ROLE_FINDING } from '../../private/nag-ids';
 
 /** Acknowledges, with reasons, what cdk-nag reports on the trigger's own resources. */
-export function acknowledgeTriggerFindings(trigger: Construct & { logGroup: { logGroupArn: string } }, options: { usesVpc: boolean }): void {
+export function acknowledgeTriggerFindings(trigger: Construct, options: { usesVpc: boolean }): void {
   const queue = trigger.node.tryFindChild('DeadLetterQueue');
   if (queue) {
     acknowledge(queue, {
@@ -12,13 +12,8 @@ export function acknowledgeTriggerFindings(trigger: Construct & { logGroup: { lo
       reason: 'This queue is the dead-letter queue of the trigger rules and function; a dead-letter queue has none of its own.',
     });
   }
-  const role = trigger.node.findChild('Role');
-  acknowledge(role, {
-    id: `AwsSolutions-IAM5[Resource::${nagString(trigger, Stack.of(trigger).resolve(trigger.logGroup.logGroupArn))}]`,
-    reason: "logs:CreateLogStream/PutLogEvents on the streams of the function's own log group; stream names are chosen by Lambda.",
-  });
   if (options.usesVpc) {
-    acknowledge(role, {
+    acknowledge(trigger.node.findChild('Role'), {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
       reason: 'aws-cdk-lib attaches this managed policy to a function placed in a VPC; it only manages the network interfaces Lambda needs there.',
     });
@@ -33,7 +28,7 @@ export function acknowledgeBucketNotificationsHandler(scope: Construct): void {
   const handler = Stack.of(scope).node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER);
   if (!handler) return;
   acknowledge(handler, {
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    id: BASIC_EXECUTION_ROLE_FINDING,
     reason: 'aws-cdk-lib bucket-notifications provider: the managed policy only lets it write its own CloudWatch logs.',
   });
 }

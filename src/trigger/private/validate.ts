@@ -1,17 +1,12 @@
 import { Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { DAG_ID_PATTERN } from '../dag-id';
+import type { DagTriggerProps } from '../dag-trigger';
 
 const GROUP_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 
-/** The props checked when the trigger is created (only what is known at synth time). */
-export interface TriggerPropsToCheck {
-  readonly retryAttempts?: number;
-  readonly maxEventAge?: { toSeconds(): number };
-  readonly timeout?: { toSeconds(): number };
-}
-
-export function validateTriggerProps(props: TriggerPropsToCheck): void {
+/** Checks the trigger's numeric props against the service limits (tokens are left to deploy time). */
+export function validateTriggerProps(props: Pick<DagTriggerProps, 'retryAttempts' | 'maxEventAge' | 'timeout'>): void {
   const retries = props.retryAttempts;
   if (retries !== undefined && !Token.isUnresolved(retries) && (!Number.isInteger(retries) || retries < 0 || retries > 185)) {
     throw new Error(`retryAttempts: ${retries} is not allowed; EventBridge retries 0 to 185 times`);
