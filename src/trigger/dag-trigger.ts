@@ -150,6 +150,10 @@ export class DagTrigger extends Construct {
       description: `Starts DAG runs on MWAA environment ${props.environment.environmentName}`,
     });
     this.logGroup.grantWrite(role);
+    if (props.vpc) {
+      // aws-cdk-lib adds the network-interface permissions only to roles it creates itself.
+      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+    }
 
     const fn = new DagTriggerFunction(this, 'Function', {
       description: `Starts Airflow DAG runs on ${props.environment.environmentName} from EventBridge events`,

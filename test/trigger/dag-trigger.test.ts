@@ -227,9 +227,14 @@ describe('DagTrigger function, queue, alarms and permissions', () => {
     const { stack, environment } = importedEnvironment();
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
     new DagTrigger(stack, 'Trigger', { environment, vpc });
-    const fn = onlyResource(template(stack), 'AWS::Lambda::Function');
+    const t = template(stack);
+    const fn = onlyResource(t, 'AWS::Lambda::Function');
     expect(fn.Properties.VpcConfig.SubnetIds).toHaveLength(2);
     expect(JSON.stringify(fn.Properties.VpcConfig.SubnetIds)).toContain('PrivateSubnet');
+    // Lambda needs network-interface permissions to start in a VPC; the trigger's own role must carry them.
+    expect(onlyResource(t, 'AWS::IAM::Role').Properties.ManagedPolicyArns).toEqual([
+      { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']] },
+    ]);
   });
 
   test('a trigger on a created environment grants on that environment', () => {
