@@ -1,0 +1,59 @@
+"""What the training and deployment DAGs share: defaults, notifications, XCom templates, small AWS helpers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from cdk_mwaa_mlops.config import PipelineConfig
+
+TAGGED_BY = "cdk-mwaa-mlops:pipeline"
+
+
+def default_args(config: PipelineConfig) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "owner": "cdk-mwaa-mlops",
+        "retries": config.retries,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+        "aws_conn_id": config.aws_conn_id,
+    }
+    if config.notification_topic_arn:
+        from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
+
+        args["on_failure_callback"] = [
+            SnsNotifier(
+                aws_conn_id=config.aws_conn_id,
+                target_arn=config.notification_topic_arn,
+                subject=f"cdk-mwaa-mlops: {config.pipeline_name} failed",
+                message=(
+                    "Task {{ ti.task_id }} of DAG {{ dag.dag_id }} failed in run {{ run_id }} "
+                    "(try {{ ti.try_number }}): {{ exception }}\nLog: {{ ti.log_url }}"
+                ),
+            )
+        ]
+    return args
+
+
+def pulled(task_id: str, *path: str) -> str:
+    """A Jinja expression for a value in a task's XCom (operators' templated fields render it at run time)."""
+    keys = "".join(f"[{key!r}]" for key in path)
+    return f"{{{{ ti.xcom_pull(task_ids={task_id!r}){keys} }}}}"
+
+
+def tags(config: PipelineConfig, dag_id: str) -> list[dict[str, str]]:
+    return [{"Key": TAGGED_BY, "Value": config.pipeline_name}, {"Key": "cdk-mwaa-mlops:dag", "Value": dag_id}]
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ValueError(f"not an S3 URI: {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+def aws_client(config: PipelineConfig, service: str):
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+    return AwsBaseHook(aws_conn_id=config.aws_conn_id, client_type=service).get_conn()

@@ -1,0 +1,245 @@
+"""Pipeline configs: one JSON file per pipeline, written by the construct beside the DAG file.
+
+Reading them is the only thing the DAG file does at parse time: no AWS calls, no network. A config that is
+wrong fails the import with the file, the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_VERSION = 1
+PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+PIPELINE_NAME_MAX = 24
+SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(.*/)?$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+(\.fifo)?$")
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[\w-]+$")
+INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+GLUE_JOB_NAME = re.compile(r"^[\w.-]{1,255}$")
+COMPARISONS = ("GreaterThanOrEqualTo", "LessThanOrEqualTo")
+TRAFFIC_SHIFTING = ("ALL_AT_ONCE", "CANARY", "LINEAR")
+MODES = ("real_time", "serverless")
+
+
+class ConfigError(ValueError):
+    """A pipeline config that cannot be used; the message names the file and the key."""
+
+
+class _Section:
+    """Typed access to one JSON object, with errors that say where."""
+
+    def __init__(self, source: str, path: str, values: Any):
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: {path or 'the config'} must be a JSON object (got {_show(values)})")
+        self.source, self.path, self.values = source, path, values
+        self.used: set[str] = set()
+
+    def where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.source}: {self.where(key)} {problem} (got {_show(self.values.get(key))})")
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., pattern: re.Pattern | None = None,
+            choices: tuple | None = None, minimum: float | None = None, maximum: float | None = None) -> Any:
+        self.used.add(key)
+        if key not in self.values or self.values[key] is None:
+            if default is ...:
+                raise ConfigError(f"{self.source}: {self.where(key)} is required")
+            return default
+        value = self.values[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            raise self.fail(key, f"must be {' or '.join(k.__name__ for k in kinds)}")
+        if pattern is not None and not pattern.fullmatch(value):
+            raise self.fail(key, f"must match {pattern.pattern}")
+        if choices is not None and value not in choices:
+            raise self.fail(key, f"must be one of {list(choices)}")
+        if minimum is not None and value < minimum or maximum is not None and value > maximum:
+            raise self.fail(key, f"must be between {minimum} and {maximum}")
+        return value
+
+    def section(self, key: str, required: bool = True) -> _Section | None:
+        self.used.add(key)
+        if key not in self.values or self.values[key] is None:
+            if required:
+                raise ConfigError(f"{self.source}: {self.where(key)} is required")
+            return None
+        return _Section(self.source, self.where(key), self.values[key])
+
+    def done(self) -> None:
+        unknown = sorted(set(self.values) - self.used)
+        if unknown:
+            where = f" in {self.path}" if self.path else ""
+            raise ConfigError(f"{self.source}: unknown key(s) {unknown}{where}; check the spelling against the config reference")
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value) if value is not None else "nothing"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@dataclass(frozen=True)
+class TrafficShifting:
+    type: str = "CANARY"
+    step_percent: int = 10
+    wait_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    source: str
+    pipeline_name: str
+    data_bucket: str
+    raw_prefix: str
+    processed_prefix: str
+    artifacts_prefix: str
+    glue_job_name: str
+    script_prefix: str
+    image_repository_name: str
+    role_arn: str
+    model_package_group_name: str
+    endpoint_name: str
+    aws_conn_id: str = "aws_default"
+    notification_topic_arn: str | None = None
+    kms_key_arn: str | None = None
+    max_active_runs: int = 1
+    retries: int = 2
+    poll_interval_seconds: int = 60
+    split_seed: int = 42
+    train_fraction: float = 0.7
+    validation_fraction: float = 0.15
+    training_instance_type: str = "ml.m5.large"
+    training_instance_count: int = 1
+    training_volume_gb: int = 30
+    training_max_runtime_seconds: int = 3600
+    hyperparameters: dict[str, str] = field(default_factory=dict)
+    evaluation_instance_type: str = "ml.m5.large"
+    metric: str = "auc"
+    threshold: float = 0.9
+    comparison: str = "GreaterThanOrEqualTo"
+    auto_approve: bool = False
+    mode: str = "real_time"
+    instance_type: str = "ml.m5.large"
+    initial_instance_count: int = 1
+    traffic_shifting: TrafficShifting = field(default_factory=TrafficShifting)
+    termination_wait_seconds: int = 300
+    rollback_alarm_names: tuple[str, ...] = ()
+    serverless_memory_mb: int = 2048
+    serverless_max_concurrency: int = 5
+
+    @property
+    def training_dag_id(self) -> str:
+        return f"{self.pipeline_name}_training"
+
+    @property
+    def deployment_dag_id(self) -> str:
+        return f"{self.pipeline_name}_deployment"
+
+
+def parse_config(source: str, document: Any) -> PipelineConfig:
+    root = _Section(source, "", document)
+    version = root.get("config_version", int)
+    if version != CONFIG_VERSION:
+        raise root.fail("config_version", f"is not supported by these DAGs (they read version {CONFIG_VERSION})")
+    name = root.get("pipeline_name", str, pattern=PIPELINE_NAME)
+    if len(name) > PIPELINE_NAME_MAX:
+        raise root.fail("pipeline_name", f"must be at most {PIPELINE_NAME_MAX} characters (SageMaker names derive from it)")
+    values: dict[str, Any] = {
+        "source": source,
+        "pipeline_name": name,
+        "aws_conn_id": root.get("aws_conn_id", str, "aws_default"),
+        "notification_topic_arn": root.get("notification_topic_arn", str, None, pattern=TOPIC_ARN),
+        "max_active_runs": root.get("max_active_runs", int, 1, minimum=1, maximum=16),
+        "retries": root.get("retries", int, 2, minimum=0, maximum=10),
+        "poll_interval_seconds": root.get("poll_interval_seconds", int, 60, minimum=1, maximum=3600),
+    }
+
+    data = root.section("data")
+    values["data_bucket"] = data.get("bucket", str, pattern=re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))
+    for key, default in (("raw_prefix", "raw/"), ("processed_prefix", "processed/"), ("artifacts_prefix", "artifacts/")):
+        values[key] = data.get(key, str, default, pattern=re.compile(r"^([\w!.*'()-]+/)*$"))
+    values["kms_key_arn"] = data.get("kms_key_arn", str, None, pattern=KMS_KEY_ARN)
+    data.done()
+
+    prep = root.section("preprocessing")
+    values["glue_job_name"] = prep.get("glue_job_name", str, pattern=GLUE_JOB_NAME)
+    values["script_prefix"] = prep.get("script_prefix", str, pattern=S3_PREFIX)
+    values["split_seed"] = prep.get("seed", int, 42)
+    values["train_fraction"] = prep.get("train_fraction", (int, float), 0.7, minimum=0.05, maximum=0.95)
+    values["validation_fraction"] = prep.get("validation_fraction", (int, float), 0.15, minimum=0.01, maximum=0.9)
+    if values["train_fraction"] + values["validation_fraction"] >= 1:
+        raise prep.fail("validation_fraction", "plus train_fraction must be below 1, to leave a test split")
+    prep.done()
+
+    training = root.section("training")
+    values["image_repository_name"] = training.get("image_repository_name", str, pattern=re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*$"))
+    values["role_arn"] = training.get("role_arn", str, pattern=ROLE_ARN)
+    values["training_instance_type"] = training.get("instance_type", str, "ml.m5.large", pattern=INSTANCE_TYPE)
+    values["training_instance_count"] = training.get("instance_count", int, 1, minimum=1, maximum=100)
+    values["training_volume_gb"] = training.get("volume_size_gb", int, 30, minimum=1, maximum=16384)
+    values["training_max_runtime_seconds"] = training.get("max_runtime_seconds", int, 3600, minimum=60, maximum=28 * 24 * 3600)
+    hyperparameters = training.get("hyperparameters", dict, {})
+    if not all(isinstance(v, str) for v in hyperparameters.values()):
+        raise training.fail("hyperparameters", "must map names to strings (SageMaker passes hyperparameters as strings)")
+    values["hyperparameters"] = hyperparameters
+    training.done()
+
+    evaluation = root.section("evaluation")
+    values["evaluation_instance_type"] = evaluation.get("instance_type", str, "ml.m5.large", pattern=INSTANCE_TYPE)
+    values["metric"] = evaluation.get("metric", str, "auc", pattern=re.compile(r"^[a-z0-9_]+$"))
+    values["threshold"] = evaluation.get("threshold", (int, float))
+    values["comparison"] = evaluation.get("comparison", str, "GreaterThanOrEqualTo", choices=COMPARISONS)
+    evaluation.done()
+
+    registry = root.section("registry")
+    values["model_package_group_name"] = registry.get("model_package_group_name", str, pattern=SAGEMAKER_NAME)
+    values["auto_approve"] = registry.get("auto_approve", bool, False)
+    registry.done()
+
+    deployment = root.section("deployment")
+    values["endpoint_name"] = deployment.get("endpoint_name", str, pattern=SAGEMAKER_NAME)
+    values["mode"] = deployment.get("mode", str, "real_time", choices=MODES)
+    values["instance_type"] = deployment.get("instance_type", str, "ml.m5.large", pattern=INSTANCE_TYPE)
+    values["initial_instance_count"] = deployment.get("initial_instance_count", int, 1, minimum=1, maximum=100)
+    values["termination_wait_seconds"] = deployment.get("termination_wait_seconds", int, 300, minimum=0, maximum=3600)
+    alarms = deployment.get("rollback_alarm_names", list, [])
+    if len(alarms) > 10 or not all(isinstance(a, str) and 0 < len(a) <= 255 for a in alarms):
+        raise deployment.fail("rollback_alarm_names", "must be a list of at most 10 CloudWatch alarm names")
+    values["rollback_alarm_names"] = tuple(alarms)
+    values["serverless_memory_mb"] = deployment.get("serverless_memory_mb", int, 2048, choices=(1024, 2048, 3072, 4096, 5120, 6144))
+    values["serverless_max_concurrency"] = deployment.get("serverless_max_concurrency", int, 5, minimum=1, maximum=200)
+    shifting = deployment.section("traffic_shifting", required=False)
+    if shifting is not None:
+        values["traffic_shifting"] = TrafficShifting(
+            type=shifting.get("type", str, "CANARY", choices=TRAFFIC_SHIFTING),
+            step_percent=shifting.get("step_percent", int, 10, minimum=10, maximum=50),
+            wait_seconds=shifting.get("wait_seconds", int, 300, minimum=0, maximum=3600),
+        )
+        shifting.done()
+    deployment.done()
+    root.done()
+    return PipelineConfig(**values)
+
+
+def load_configs(directory: Path) -> list[PipelineConfig]:
+    """Every `*.json` in `directory`, sorted by file name; two configs may not share a pipeline name."""
+    configs: list[PipelineConfig] = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            document = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{path.name}: not valid JSON ({error})") from None
+        configs.append(parse_config(path.name, document))
+    seen: dict[str, str] = {}
+    for config in configs:
+        if config.pipeline_name in seen:
+            raise ConfigError(f"{config.source}: pipeline_name '{config.pipeline_name}' is also used by {seen[config.pipeline_name]}")
+        seen[config.pipeline_name] = config.source
+    return configs

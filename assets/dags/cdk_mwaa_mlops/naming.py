@@ -1,0 +1,36 @@
+"""Names derived from the DAG run, so a run always finds what it created and two runs never collide."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+RUN_ID_CHARS = re.compile(r"[^A-Za-z0-9_.~:+-]")
+
+
+def run_key(dag_id: str, run_id: str) -> str:
+    """12 hex characters that identify one DAG run (its run id may hold characters names cannot)."""
+    return hashlib.sha256(f"{dag_id}/{run_id}".encode()).hexdigest()[:12]
+
+
+def resource_name(pipeline_name: str, stage: str, key: str) -> str:
+    """A SageMaker resource name: `<pipeline>-<stage>-<run key>`, at most 63 characters with room for suffixes."""
+    return f"{pipeline_name}-{stage}-{key}"
+
+
+def client_token(dag_id: str, run_id: str, purpose: str) -> str:
+    """An idempotency token (SageMaker: `[a-zA-Z0-9-]{1,36}`): a retried call returns what the first one made."""
+    return hashlib.sha256(f"{dag_id}/{run_id}/{purpose}".encode()).hexdigest()[:36]
+
+
+def model_package_run_id(arn: str, group: str, version: int | None, status: str) -> str:
+    """The run id the trigger Lambda gives a model package state change (`runId` in dag-run-request.ts).
+
+    The training DAG starts its deployment with the same id, so when the registry's approval event also reaches
+    the trigger, Airflow answers 409 to whichever comes second and the package is deployed once.
+    """
+    identity = json.dumps([arn, status], separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:20]
+    label = f"{group}.v{version}.{status}" if version is not None else f"{arn.split('/')[-1]}.{status}"
+    return f"model_package_state_change__{RUN_ID_CHARS.sub('-', label)[:80]}__{digest}"

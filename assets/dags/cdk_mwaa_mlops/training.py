@@ -1,0 +1,354 @@
+"""The training DAG: Glue preprocessing -> SageMaker training -> evaluation -> quality gate -> registry.
+
+Run conf (from the trigger Lambda, `trigger_conf_version` 1, or by hand):
+- `image_uri` (by digest) and `image_tag` (the commit): train this image; else the newest tagged image of the
+  pipeline's repository;
+- `s3_uri`: preprocess this raw object; else everything under the raw prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+from airflow.providers.amazon.aws.operators.sagemaker import (
+    ApprovalStatus,
+    SageMakerProcessingOperator,
+    SageMakerRegisterModelVersionOperator,
+    SageMakerTrainingOperator,
+)
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import DAG, Param, chain, task
+
+from cdk_mwaa_mlops.common import aws_client, default_args, pulled, split_s3_uri, tags
+from cdk_mwaa_mlops.config import PipelineConfig
+from cdk_mwaa_mlops.naming import client_token, model_package_run_id, resource_name, run_key
+
+IMAGE_URI = r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+@[a-z0-9]+:[A-Za-z0-9=_-]+$"
+METRICS = ("auc", "accuracy", "precision", "recall", "f1")
+RESOLVE = "resolve_run"
+log = logging.getLogger(__name__)
+
+
+class RegisterModelVersionOperator(SageMakerRegisterModelVersionOperator):
+    """The provider's operator with `extras` templated too: the package's metrics and lineage come from the run."""
+
+    template_fields = (*SageMakerRegisterModelVersionOperator.template_fields, "extras")
+
+
+def build_training_dag(config: PipelineConfig) -> DAG:
+    poll = config.poll_interval_seconds
+    with DAG(
+        dag_id=config.training_dag_id,
+        description=f"cdk-mwaa-mlops {config.pipeline_name}: preprocess, train, evaluate and register a model",
+        schedule=None,
+        start_date=datetime(2025, 1, 1, tzinfo=timezone.utc),
+        catchup=False,
+        max_active_runs=config.max_active_runs,
+        default_args=default_args(config),
+        tags=["cdk-mwaa-mlops", config.pipeline_name, "training"],
+        params={
+            "image_uri": Param(None, type=["null", "string"], pattern=IMAGE_URI,
+                               description="The model image, pinned by digest; default: the newest tagged image"),
+            "image_tag": Param(None, type=["null", "string"], description="The image's tag: the commit of its code"),
+            "s3_uri": Param(None, type=["null", "string"], pattern=r"^s3://[^/]+/.+$",
+                            description="The raw data to preprocess; default: the pipeline's raw prefix"),
+        },
+        render_template_as_native_obj=False,
+        doc_md=__doc__,
+    ) as dag:
+
+        @task(task_id=RESOLVE)
+        def resolve_run(**context: Any) -> dict[str, str]:
+            return resolve_training_run(config, context["params"], context["dag"].dag_id, context["run_id"])
+
+        resolved = resolve_run()
+
+        preprocess = GlueJobOperator(
+            task_id="preprocess",
+            job_name=config.glue_job_name,
+            script_args={
+                "--input_uri": pulled(RESOLVE, "input_uri"),
+                "--output_uri": pulled(RESOLVE, "processed_uri"),
+                "--extra-py-files": pulled(RESOLVE, "preprocessing_script"),
+                "--seed": str(config.split_seed),
+                "--train_fraction": str(config.train_fraction),
+                "--validation_fraction": str(config.validation_fraction),
+            },
+            wait_for_completion=True,
+            deferrable=True,
+            waiter_delay=poll,
+            resume_glue_job_on_retry=True,
+            stop_job_run_on_kill=True,
+            verbose=False,
+        )
+
+        train = SageMakerTrainingOperator(
+            task_id="train",
+            config=training_job_config(config),
+            wait_for_completion=True,
+            deferrable=True,
+            check_interval=poll,
+            print_log=False,
+            check_if_job_exists=True,
+            action_if_job_exists="timestamp",  # a retry starts its own job instead of failing on the first one's name
+        )
+
+        evaluate = SageMakerProcessingOperator(
+            task_id="evaluate",
+            config=evaluation_job_config(config),
+            wait_for_completion=True,
+            deferrable=True,
+            check_interval=poll,
+            action_if_job_exists="timestamp",
+        )
+
+        @task.short_circuit(task_id="quality_gate", ignore_downstream_trigger_rules=True)
+        def quality_gate(**context: Any) -> bool:
+            resolved_run = context["ti"].xcom_pull(task_ids=RESOLVE)
+            return check_quality_gate(config, resolved_run["evaluation_uri"] + "evaluation.json", context["ti"])
+
+        gate = quality_gate()
+
+        register = RegisterModelVersionOperator(
+            task_id="register",
+            image_uri=pulled(RESOLVE, "image_uri"),
+            model_url=pulled("train", "Training", "ModelArtifacts", "S3ModelArtifacts"),
+            package_group_name=config.model_package_group_name,
+            package_desc=f"{config.pipeline_name}: trained by {{{{ dag.dag_id }}}} run {{{{ run_id }}}}"[:1024],
+            model_approval=ApprovalStatus.APPROVED if config.auto_approve else ApprovalStatus.PENDING_MANUAL_APPROVAL,
+            extras=registration_extras(config),
+        )
+
+        chain(resolved, preprocess, train, evaluate, gate, register)
+
+        if config.auto_approve:
+
+            @task(task_id="deployment_request", multiple_outputs=True)
+            def deployment_request(**context: Any) -> dict[str, Any]:
+                return request_deployment(config, context["ti"].xcom_pull(task_ids="register"))
+
+            request = deployment_request()
+            start_deployment = TriggerDagRunOperator(
+                task_id="start_deployment",
+                trigger_dag_id=config.deployment_dag_id,
+                trigger_run_id=request["run_id"],
+                conf=request["conf"],
+                skip_when_already_exists=True,
+                wait_for_completion=False,
+            )
+            chain(register, request, start_deployment)
+    return dag
+
+
+def resolve_training_run(config: PipelineConfig, params: dict[str, Any], dag_id: str, run_id: str) -> dict[str, str]:
+    """Everything this run names: its image, its data, and the S3 locations and job names it creates."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    image_uri, image_tag = params.get("image_uri"), params.get("image_tag")
+    if image_uri:
+        repository = image_uri.split("/", 1)[1].split("@", 1)[0]
+        if repository != config.image_repository_name:
+            raise AirflowFailException(
+                f"image_uri {image_uri} is from repository '{repository}'; this pipeline trains images of '{config.image_repository_name}'"
+            )
+        if not image_tag:
+            raise AirflowFailException(
+                f"image_uri {image_uri} came without image_tag: the tag (the commit) names the preprocessing script to run"
+            )
+    else:
+        image_uri, image_tag = newest_image(config)
+    key = run_key(dag_id, run_id)
+    base = f"{config.pipeline_name}/{key}/"
+    artifacts = f"s3://{config.data_bucket}/{config.artifacts_prefix}{base}"
+    return {
+        "run_key": key,
+        "image_uri": image_uri,
+        "image_tag": image_tag,
+        "input_uri": params.get("s3_uri") or f"s3://{config.data_bucket}/{config.raw_prefix}",
+        "processed_uri": f"s3://{config.data_bucket}/{config.processed_prefix}{base}",
+        "preprocessing_script": f"{config.script_prefix}{image_tag}/preprocess.py",
+        "training_job_name": resource_name(config.pipeline_name, "train", key),
+        "training_output_uri": f"{artifacts}training/",
+        "evaluation_job_name": resource_name(config.pipeline_name, "eval", key),
+        "evaluation_uri": f"{artifacts}evaluation/",
+        "registration_token": client_token(dag_id, run_id, "register"),
+    }
+
+
+def newest_image(config: PipelineConfig) -> tuple[str, str]:
+    """The most recently pushed tagged image of the pipeline's repository, as (URI by digest, tag)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    ecr = aws_client(config, "ecr")
+    repository_uri = ecr.describe_repositories(repositoryNames=[config.image_repository_name])["repositories"][0]["repositoryUri"]
+    images = [
+        image
+        for page in ecr.get_paginator("describe_images").paginate(
+            repositoryName=config.image_repository_name, filter={"tagStatus": "TAGGED"}
+        )
+        for image in page["imageDetails"]
+    ]
+    if not images:
+        raise AirflowFailException(
+            f"repository '{config.image_repository_name}' has no tagged image yet: push one (the build pipeline does) or pass image_uri and image_tag"
+        )
+    newest = max(images, key=lambda image: image["imagePushedAt"])
+    return f"{repository_uri}@{newest['imageDigest']}", sorted(newest["imageTags"])[0]
+
+
+def training_job_config(config: PipelineConfig) -> dict[str, Any]:
+    def channel(name: str) -> dict[str, Any]:
+        return {
+            "ChannelName": name,
+            "ContentType": "text/csv",
+            "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": pulled(RESOLVE, "processed_uri") + f"{name}/",
+                "S3DataDistributionType": "FullyReplicated",
+            }},
+        }
+
+    job: dict[str, Any] = {
+        "TrainingJobName": pulled(RESOLVE, "training_job_name"),
+        "AlgorithmSpecification": {
+            "TrainingImage": pulled(RESOLVE, "image_uri"),
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [
+                {"Name": f"validation:{name}", "Regex": f"validation:{name}=([0-9.eE+-]+);"} for name in METRICS
+            ],
+        },
+        "RoleArn": config.role_arn,
+        "InputDataConfig": [channel("train"), channel("validation")],
+        "OutputDataConfig": {"S3OutputPath": pulled(RESOLVE, "training_output_uri")},
+        "ResourceConfig": {
+            "InstanceType": config.training_instance_type,
+            "InstanceCount": config.training_instance_count,
+            "VolumeSizeInGB": config.training_volume_gb,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": config.training_max_runtime_seconds},
+        "HyperParameters": dict(config.hyperparameters),
+        "EnableNetworkIsolation": True,
+        "Tags": tags(config, config.training_dag_id),
+    }
+    if config.kms_key_arn:
+        job["OutputDataConfig"]["KmsKeyId"] = config.kms_key_arn
+        job["ResourceConfig"]["VolumeKmsKeyId"] = config.kms_key_arn
+    return job
+
+
+def evaluation_job_config(config: PipelineConfig) -> dict[str, Any]:
+    def processing_input(name: str, uri: str, kind: str) -> dict[str, Any]:
+        return {"InputName": name, "S3Input": {
+            "S3Uri": uri, "LocalPath": f"/opt/ml/processing/{name}", "S3DataType": kind,
+            "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated",
+        }}
+
+    output: dict[str, Any] = {"OutputName": "evaluation", "S3Output": {
+        "S3Uri": pulled(RESOLVE, "evaluation_uri"), "LocalPath": "/opt/ml/processing/evaluation", "S3UploadMode": "EndOfJob",
+    }}
+    job: dict[str, Any] = {
+        "ProcessingJobName": pulled(RESOLVE, "evaluation_job_name"),
+        "RoleArn": config.role_arn,
+        "AppSpecification": {
+            "ImageUri": pulled(RESOLVE, "image_uri"),
+            "ContainerEntrypoint": ["python", "-m", "model", "evaluate"],
+        },
+        "ProcessingInputs": [
+            processing_input("model", pulled("train", "Training", "ModelArtifacts", "S3ModelArtifacts"), "S3Prefix"),
+            processing_input("test", pulled(RESOLVE, "processed_uri") + "test/", "S3Prefix"),
+        ],
+        "ProcessingOutputConfig": {"Outputs": [output]},
+        "ProcessingResources": {"ClusterConfig": {
+            "InstanceCount": 1, "InstanceType": config.evaluation_instance_type, "VolumeSizeInGB": 30,
+        }},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "NetworkConfig": {"EnableNetworkIsolation": True},
+        "Tags": tags(config, config.training_dag_id),
+    }
+    if config.kms_key_arn:
+        job["ProcessingOutputConfig"]["KmsKeyId"] = config.kms_key_arn
+        job["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = config.kms_key_arn
+    return job
+
+
+def read_metric(evaluation: dict[str, Any], metric: str) -> float:
+    """The metric's value from an evaluation report (`{"<kind>_metrics": {"<name>": {"value": x}}}`)."""
+    found = {
+        name: entry["value"]
+        for group, entries in evaluation.items() if group.endswith("_metrics") and isinstance(entries, dict)
+        for name, entry in entries.items() if isinstance(entry, dict) and isinstance(entry.get("value"), (int, float))
+    }
+    if metric not in found:
+        raise KeyError(f"the evaluation report has no metric '{metric}' (it has {sorted(found) or 'none'})")
+    return float(found[metric])
+
+
+def check_quality_gate(config: PipelineConfig, evaluation_uri: str, ti: Any) -> bool:
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from airflow.sdk.exceptions import AirflowFailException
+
+    bucket, key = split_s3_uri(evaluation_uri)
+    try:
+        report = json.loads(S3Hook(aws_conn_id=config.aws_conn_id).read_key(key, bucket))
+        value = read_metric(report, config.metric)
+    except (KeyError, ValueError) as error:
+        raise AirflowFailException(f"{evaluation_uri}: {error}") from None
+    passed = value >= config.threshold if config.comparison == "GreaterThanOrEqualTo" else value <= config.threshold
+    ti.xcom_push(key="metric_value", value=value)
+    verdict = "passes" if passed else "fails"
+    log.info(
+        "quality gate %s: %s = %s, required %s %s; %s",
+        verdict, config.metric, value, config.comparison, config.threshold,
+        "registering the model" if passed else "nothing is registered",
+    )
+    return passed
+
+
+def registration_extras(config: PipelineConfig) -> dict[str, Any]:
+    """Metrics and lineage on the model package; the client token makes a retried registration return the same package."""
+    return {
+        "ClientToken": pulled(RESOLVE, "registration_token"),
+        "ModelMetrics": {"ModelQuality": {"Statistics": {
+            "ContentType": "application/json",
+            "S3Uri": pulled(RESOLVE, "evaluation_uri") + "evaluation.json",
+        }}},
+        "MetadataProperties": {
+            "CommitId": pulled(RESOLVE, "image_tag"),
+            "GeneratedBy": "cdk-mwaa-mlops {{ dag.dag_id }} {{ run_id }}",
+        },
+        "CustomerMetadataProperties": {
+            "image_uri": pulled(RESOLVE, "image_uri"),
+            "commit": pulled(RESOLVE, "image_tag"),
+            "raw_data_uri": pulled(RESOLVE, "input_uri"),
+            "processed_data_uri": pulled(RESOLVE, "processed_uri"),
+            "training_job_name": pulled("train", "Training", "TrainingJobName"),
+            config.metric: "{{ ti.xcom_pull(task_ids='quality_gate', key='metric_value') }}",
+        },
+        "Tags": tags(config, config.training_dag_id),
+    }
+
+
+def request_deployment(config: PipelineConfig, package_arn: str) -> dict[str, Any]:
+    """The deployment run for an approved package, with the id the trigger Lambda would give its approval event."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    package = aws_client(config, "sagemaker").describe_model_package(ModelPackageName=package_arn)
+    status = package["ModelApprovalStatus"]
+    if status != "Approved":
+        raise AirflowSkipException(f"{package_arn} is {status}; it deploys when approved")
+    version = package.get("ModelPackageVersion")
+    return {
+        "run_id": model_package_run_id(package_arn, config.model_package_group_name, version, status),
+        "conf": {
+            "trigger_conf_version": 1,
+            "source_kind": "model_package_state_change",
+            "model_package_arn": package_arn,
+            "model_package_group_name": config.model_package_group_name,
+            "model_package_version": version,
+            "model_approval_status": status,
+        },
+    }

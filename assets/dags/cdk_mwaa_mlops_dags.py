@@ -1,0 +1,17 @@
+"""cdk-mwaa-mlops: the Airflow DAGs, a training and a deployment DAG for every pipeline config in
+cdk_mwaa_mlops_pipelines/. (Airflow parses only files that mention both "airflow" and "dag".)
+The construct writes one `<pipeline>.json` per pipeline beside this file, so several pipelines share one
+environment. Parsing reads those files and nothing else: no AWS calls at parse time.
+"""
+
+from pathlib import Path
+
+from cdk_mwaa_mlops.config import load_configs
+from cdk_mwaa_mlops.deployment import build_deployment_dag
+from cdk_mwaa_mlops.training import build_training_dag
+
+CONFIG_DIRECTORY = Path(__file__).resolve().parent / "cdk_mwaa_mlops_pipelines"
+
+for _config in load_configs(CONFIG_DIRECTORY):
+    globals()[_config.training_dag_id] = build_training_dag(_config)
+    globals()[_config.deployment_dag_id] = build_deployment_dag(_config)

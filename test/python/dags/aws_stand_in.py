@@ -1,0 +1,122 @@
+"""A moto server on 127.0.0.1 that stands in for AWS in the DAG tests, with three small additions moto lacks.
+
+- It records every JSON/query API call (service, action, parameters) so tests can assert order and arguments.
+- SageMaker `UpdateEndpoint` (moto 5.2.5 has none), and `CreateEndpoint` refusing an existing endpoint with the
+  message SageMaker gives, which is what makes the Amazon provider's endpoint operator update instead.
+- A Glue job run "preprocesses": it writes a part file to train/, validation/ and test/ under the run's
+  `--output_uri`, as `preprocessing/preprocess.py` does (tested on local Spark in the starter repository).
+- A processing job "runs" the evaluation: it writes `evaluation.json` with the report the test chose to the job's
+  output location, as the model image's `evaluate` command does (tested in the starter repository).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.core.responses import ActionResult, BaseResponse
+from moto.glue.responses import GlueResponse
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.responses import SageMakerResponse
+from moto.server import ThreadedMotoServer
+
+
+@dataclass
+class Call:
+    service: str
+    action: str
+    params: dict[str, Any]
+
+
+@dataclass
+class AwsStandIn:
+    evaluation: dict[str, Any] = field(default_factory=lambda: {"binary_classification_metrics": {"auc": {"value": 0.97}, "f1": {"value": 0.9}}})
+    calls: list[Call] = field(default_factory=list)
+    endpoint_updates: list[dict[str, Any]] = field(default_factory=list)
+    endpoint_url: str = ""
+
+    def actions(self, service: str | None = None) -> list[str]:
+        return [c.action for c in self.calls if service is None or c.service == service]
+
+    def params(self, action: str) -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.action == action]
+
+    def start(self) -> None:
+        self._patches = _patch(self)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.stop()
+        for owner, name, original in self._patches:
+            if original is None:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+def _patch(stand_in: AwsStandIn) -> list[tuple[type, str, Any]]:
+    originals = [
+        (BaseResponse, "call_action", BaseResponse.call_action),
+        (SageMakerResponse, "create_endpoint", SageMakerResponse.create_endpoint),
+        (SageMakerResponse, "create_processing_job", SageMakerResponse.create_processing_job),
+        (GlueResponse, "start_job_run", GlueResponse.start_job_run),
+        (SageMakerResponse, "update_endpoint", None),
+    ]
+    call_action, create_endpoint, create_processing_job, start_job_run = (o[2] for o in originals[:4])
+
+    def s3_put(uri: str, body: bytes) -> None:
+        import boto3
+
+        bucket, _, key = uri[5:].partition("/")
+        boto3.client("s3", endpoint_url=stand_in.endpoint_url).put_object(Bucket=bucket, Key=key, Body=body)
+
+    def recording_call_action(self: BaseResponse):
+        try:
+            params = json.loads(self.body) if self.body and self.body.lstrip().startswith("{") else dict(self.querystring)
+        except ValueError:
+            params = {}
+        stand_in.calls.append(Call(self.service_name, self._get_action(), params))
+        return call_action(self)
+
+    def create_endpoint_once(self: SageMakerResponse) -> ActionResult:
+        name = self._get_param("EndpointName")
+        if name in self.sagemaker_backend.endpoints:
+            arn = self.sagemaker_backend.endpoints[name].arn
+            raise ValidationError(message=f'Cannot create already existing endpoint "{arn}".')
+        return create_endpoint(self)
+
+    def update_endpoint(self: SageMakerResponse) -> ActionResult:
+        backend = self.sagemaker_backend
+        name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
+        endpoint = backend.endpoints[name]
+        config = backend.describe_endpoint_config(config_name)
+        endpoint.endpoint_config_name = config_name
+        endpoint.production_variants = config["ProductionVariants"]
+        stand_in.endpoint_updates.append({"EndpointName": name, "EndpointConfigName": config_name,
+                                          "DeploymentConfig": self._get_param("DeploymentConfig")})
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    def create_processing_job_that_evaluates(self: SageMakerResponse) -> ActionResult:
+        result = create_processing_job(self)
+        for output in self._get_param("ProcessingOutputConfig")["Outputs"]:
+            s3_put(output["S3Output"]["S3Uri"].rstrip("/") + "/evaluation.json", json.dumps(stand_in.evaluation).encode())
+        return result
+
+    def start_job_run_that_preprocesses(self: GlueResponse):
+        result = start_job_run(self)
+        output = (self._get_param("Arguments") or {}).get("--output_uri")
+        if output:
+            for split in ("train", "validation", "test"):
+                s3_put(f"{output.rstrip('/')}/{split}/part-00000.csv", b"1,0.5\n0,0.1\n")
+        return result
+
+    BaseResponse.call_action = recording_call_action
+    SageMakerResponse.create_endpoint = create_endpoint_once
+    SageMakerResponse.update_endpoint = update_endpoint
+    SageMakerResponse.create_processing_job = create_processing_job_that_evaluates
+    GlueResponse.start_job_run = start_job_run_that_preprocesses
+    return originals

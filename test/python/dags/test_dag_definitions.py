@@ -1,0 +1,127 @@
+"""The DAG file imports cleanly in a real Airflow 3 with the Amazon provider and builds the designed DAGs."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+EXPECTED_DAGS = {"churn_training", "churn_deployment", "fraud_training", "fraud_deployment"}
+TRAINING_CHAIN = ["resolve_run", "preprocess", "train", "evaluate", "quality_gate", "register"]
+DEPLOYMENT_CHAIN = ["resolve_package", "create_model", "create_endpoint_config", "deploy_endpoint", "verify_endpoint"]
+
+
+def downstream(dag, task_id: str) -> set[str]:
+    return set(dag.get_task(task_id).downstream_task_ids)
+
+
+def test_the_dag_file_imports_without_errors_and_builds_two_dags_per_config(dagbag):
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == EXPECTED_DAGS
+
+
+def test_parsing_makes_no_network_calls(airflow_db, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network call at parse time: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    bag = DagBag(str(airflow_db))
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == EXPECTED_DAGS
+
+
+@pytest.mark.parametrize("pipeline", ["churn", "fraud"])
+def test_every_dag_runs_only_when_triggered_with_bounded_concurrency(dagbag, pipeline):
+    for kind in ("training", "deployment"):
+        dag = dagbag.get_dag(f"{pipeline}_{kind}")
+        assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: runs only when triggered
+        assert dag.catchup is False
+        assert dag.max_active_runs == 1
+        assert {"cdk-mwaa-mlops", pipeline, kind} <= set(dag.tags)
+
+
+def test_the_training_dag_is_a_chain_from_data_to_registry_then_deployment_when_auto_approved(dagbag):
+    churn = dagbag.get_dag("churn_training")
+    for before, after in zip(TRAINING_CHAIN, TRAINING_CHAIN[1:]):
+        assert downstream(churn, before) == {after} | ({"deployment_request"} if before == "register" else set())
+    assert downstream(churn, "register") == {"deployment_request"}
+    assert downstream(churn, "deployment_request") == {"start_deployment"}
+    assert churn.get_task("start_deployment").trigger_dag_id == "churn_deployment"
+
+    fraud = dagbag.get_dag("fraud_training")
+    assert sorted(fraud.task_ids) == sorted(TRAINING_CHAIN)  # manual approval: a person approves, the event deploys
+    assert downstream(fraud, "register") == set()
+
+
+def test_the_deployment_dag_is_a_chain_from_package_to_verified_endpoint(dagbag):
+    dag = dagbag.get_dag("churn_deployment")
+    assert sorted(dag.task_ids) == sorted(DEPLOYMENT_CHAIN)
+    for before, after in zip(DEPLOYMENT_CHAIN, DEPLOYMENT_CHAIN[1:]):
+        assert downstream(dag, before) == {after}
+
+
+def test_long_running_steps_are_deferrable_so_they_hold_no_worker_slot(dagbag):
+    training, deployment = dagbag.get_dag("churn_training"), dagbag.get_dag("churn_deployment")
+    for task in (training.get_task("preprocess"), training.get_task("train"), training.get_task("evaluate"), deployment.get_task("deploy_endpoint")):
+        assert task.deferrable is True, task.task_id
+    assert training.get_task("preprocess").resume_glue_job_on_retry is True
+
+
+def test_tasks_retry_with_backoff_and_notify_the_topic_on_failure(dagbag):
+    churn = dagbag.get_dag("churn_training")
+    task = churn.get_task("train")
+    assert task.retries == 0  # the fixture config sets retries: 0 (tests must not wait); the default is 2
+    assert task.retry_exponential_backoff
+    (notifier,) = task.on_failure_callback
+    assert notifier.target_arn == "arn:aws:sns:eu-west-1:123456789012:mlops-alerts"
+    assert not dagbag.get_dag("fraud_training").get_task("train").on_failure_callback
+
+
+def test_params_are_typed(dagbag):
+    from airflow.sdk.definitions.param import ParamsDict
+
+    training = dagbag.get_dag("churn_training").params
+    deployment = dagbag.get_dag("churn_deployment").params
+    assert set(training.keys()) == {"image_uri", "image_tag", "s3_uri"}
+    assert set(deployment.keys()) == {"model_package_arn"}
+    ok = {"image_uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-model@sha256:" + "a" * 64, "image_tag": "abc123", "s3_uri": "s3://b/k.csv"}
+    ParamsDict({k: v for k, v in training.items()}).validate()
+    checked = ParamsDict(dict(training.items()))
+    for key, value in ok.items():
+        checked[key] = value
+    checked.validate()
+    with pytest.raises(Exception, match="image_uri"):
+        bad = ParamsDict(dict(training.items()))
+        bad["image_uri"] = "churn-model:latest"
+        bad.validate()
+
+
+def test_training_runs_the_image_by_digest_with_network_isolation_and_the_configured_resources(dagbag):
+    config = dagbag.get_dag("churn_training").get_task("train").config
+    assert config["AlgorithmSpecification"]["TrainingImage"] == "{{ ti.xcom_pull(task_ids='resolve_run')['image_uri'] }}"
+    assert config["EnableNetworkIsolation"] is True
+    assert config["ResourceConfig"] == {
+        "InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30,
+        "VolumeKmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    }
+    assert config["HyperParameters"] == {"C": "0.5"}
+    assert [c["ChannelName"] for c in config["InputDataConfig"]] == ["train", "validation"]
+
+
+def test_the_deployment_shifts_traffic_blue_green_with_alarm_rollback_or_goes_serverless(dagbag):
+    churn = dagbag.get_dag("churn_deployment").get_task("deploy_endpoint").config
+    assert churn["DeploymentConfig"] == {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "LINEAR", "WaitIntervalInSeconds": 120, "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25}},
+            "TerminationWaitInSeconds": 300,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "churn-5xx"}, {"AlarmName": "churn-latency"}]},
+    }
+    fraud_config = dagbag.get_dag("fraud_deployment").get_task("create_endpoint_config").config
+    (variant,) = fraud_config["ProductionVariants"]
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 3072, "MaxConcurrency": 5}
+    assert "InstanceType" not in variant
+    assert "DeploymentConfig" not in dagbag.get_dag("fraud_deployment").get_task("deploy_endpoint").config

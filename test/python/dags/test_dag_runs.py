@@ -1,0 +1,216 @@
+"""Both DAGs run end to end with `dag.test()` in a real Airflow 3, every AWS call going to a moto server on
+127.0.0.1 (see aws_stand_in.py): the calls happen in order with the right arguments, a failed quality gate
+registers nothing, a package that is not approved deploys nothing, a second run of the same conf succeeds."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import boto3
+import pytest
+from aws_stand_in import AwsStandIn
+
+from cdk_mwaa_mlops.naming import model_package_run_id
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+COMMIT = "c0ffee1"
+SAMPLE = b"record_id,mean_radius,diagnosis\nr1,1.0,benign\n"
+
+
+def manifest(layer: str) -> str:
+    return json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "c" * 64},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654, "digest": "sha256:" + layer * 64}],
+    })
+
+
+@pytest.fixture(scope="module")
+def aws(airflow_db):
+    stand_in = AwsStandIn()
+    stand_in.start()
+    os.environ["AWS_ENDPOINT_URL"] = stand_in.endpoint_url
+    s3, ecr, glue, sm = (boto3.client(s) for s in ("s3", "ecr", "glue", "sagemaker"))
+    for bucket in ("ml-data", "ml-code"):
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="ml-data", Key="raw/sample.csv", Body=SAMPLE)
+    s3.put_object(Bucket="ml-code", Key=f"preprocessing/{COMMIT}/preprocess.py", Body=b"# staged by the build pipeline")
+    for pipeline in ("churn", "fraud"):
+        ecr.create_repository(repositoryName=f"{pipeline}-model")
+        glue.create_job(Name=f"{pipeline}-preprocess", Role=f"arn:aws:iam::{ACCOUNT}:role/glue", GlueVersion="5.0",
+                        Command={"Name": "glueetl", "ScriptLocation": "s3://ml-code/run_preprocessing.py", "PythonVersion": "3"})
+        sm.create_model_package_group(ModelPackageGroupName=f"{pipeline}-models")
+    boto3.client("sns").create_topic(Name="mlops-alerts")
+    stand_in.digest = ecr.put_image(repositoryName="churn-model", imageManifest=manifest("a"), imageTag=COMMIT)["image"]["imageId"]["imageDigest"]
+    yield stand_in
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    stand_in.stop()
+
+
+@pytest.fixture
+def calls(aws):
+    """The stand-in with a clean call log and the default (passing) evaluation report."""
+    aws.calls.clear()
+    aws.evaluation = {"binary_classification_metrics": {"auc": {"value": 0.97}, "f1": {"value": 0.91}}}
+    return aws
+
+
+def image_push_conf(digest: str, repository: str = "churn-model") -> dict:
+    return {
+        "trigger_conf_version": 1, "source_kind": "ecr_image_push", "event_id": "e-1",
+        "image_uri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}@{digest}",
+        "image_tag": COMMIT, "image_digest": digest, "repository_name": repository,
+    }
+
+
+def run(dagbag, dag_id: str, conf: dict | None = None):
+    dag_run = dagbag.get_dag(dag_id).test(run_conf=conf or {})
+    return dag_run, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+
+
+def package_count(group: str) -> int:
+    return len(boto3.client("sagemaker").list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"])
+
+
+def test_a_new_image_trains_evaluates_registers_and_starts_the_deployment(dagbag, calls):
+    dag_run, states = run(dagbag, "churn_training", image_push_conf(calls.digest))
+
+    assert dag_run.state == "success", states
+    assert set(states.values()) == {"success"}
+    sagemaker_and_glue = [a for a in calls.actions() if a in {"StartJobRun", "CreateTrainingJob", "CreateProcessingJob", "CreateModelPackage"}]
+    assert sagemaker_and_glue == ["StartJobRun", "CreateTrainingJob", "CreateProcessingJob", "CreateModelPackage"]
+
+    (glue_run,) = calls.params("StartJobRun")
+    assert glue_run["JobName"] == "churn-preprocess"
+    arguments = glue_run["Arguments"]
+    assert arguments["--input_uri"] == "s3://ml-data/raw/"
+    assert arguments["--extra-py-files"] == f"s3://ml-code/preprocessing/{COMMIT}/preprocess.py"
+    assert arguments["--output_uri"].startswith("s3://ml-data/processed/churn/")
+    assert (arguments["--seed"], arguments["--train_fraction"], arguments["--validation_fraction"]) == ("42", "0.7", "0.15")
+
+    (training,) = calls.params("CreateTrainingJob")
+    image = image_push_conf(calls.digest)["image_uri"]
+    assert training["AlgorithmSpecification"]["TrainingImage"] == image
+    assert training["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == arguments["--output_uri"] + "train/"
+    assert training["RoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/churn-sagemaker"
+    assert training["TrainingJobName"].startswith("churn-train-")
+
+    (evaluation,) = calls.params("CreateProcessingJob")
+    assert evaluation["AppSpecification"] == {"ImageUri": image, "ContainerEntrypoint": ["python", "-m", "model", "evaluate"]}
+    model_input = evaluation["ProcessingInputs"][0]["S3Input"]["S3Uri"]
+    assert model_input.endswith(f"{training['TrainingJobName']}/output/model.tar.gz")
+
+    (package,) = calls.params("CreateModelPackage")
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert package["InferenceSpecification"]["Containers"][0]["Image"] == image
+    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == model_input
+    assert package["MetadataProperties"]["CommitId"] == COMMIT
+    assert package["CustomerMetadataProperties"]["auc"] == "0.97"
+    assert package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"] == evaluation["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] + "evaluation.json"
+    assert len(package["ClientToken"]) == 36
+
+    # The deployment run has the id the trigger Lambda gives the registry's approval event: one deployment.
+    from airflow.models.dagrun import DagRun
+
+    arn = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="churn-models", SortOrder="Descending")["ModelPackageSummaryList"][0]["ModelPackageArn"]
+    (deployment_run,) = DagRun.find(dag_id="churn_deployment")
+    assert deployment_run.run_id == model_package_run_id(arn, "churn-models", int(arn.rsplit("/", 1)[1]), "Approved")
+    assert deployment_run.conf["model_package_arn"] == arn
+
+
+def test_the_deployment_creates_then_updates_the_endpoint_blue_green(dagbag, calls):
+    arn = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"][0]["ModelPackageArn"]
+    first, states = run(dagbag, "churn_deployment", {"model_package_arn": arn})
+    assert first.state == "success", states
+    deployment_actions = [a for a in calls.actions("sagemaker") if a.startswith(("Create", "Update"))]
+    assert deployment_actions == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"]
+    (model,) = calls.params("CreateModel")
+    assert model["PrimaryContainer"] == {"ModelPackageName": arn}
+    assert model["EnableNetworkIsolation"] is True
+    (config,) = calls.params("CreateEndpointConfig")
+    assert config["ProductionVariants"] == [{"VariantName": "AllTraffic", "ModelName": model["ModelName"], "InstanceType": "ml.m5.large", "InitialInstanceCount": 2}]
+    assert config["KmsKeyId"].startswith("arn:aws:kms:")
+    endpoint = boto3.client("sagemaker").describe_endpoint(EndpointName="churn")
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", config["EndpointConfigName"])
+
+    calls.calls.clear()
+    second, states = run(dagbag, "churn_deployment", {"model_package_arn": arn})
+    assert second.state == "success", states
+    (new_config,) = calls.params("CreateEndpointConfig")
+    assert new_config["EndpointConfigName"] != config["EndpointConfigName"]
+    assert calls.endpoint_updates[-1]["EndpointConfigName"] == new_config["EndpointConfigName"]
+    shifting = calls.endpoint_updates[-1]["DeploymentConfig"]
+    assert shifting["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "LINEAR"
+    assert shifting["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "churn-5xx"}, {"AlarmName": "churn-latency"}]}
+    assert boto3.client("sagemaker").describe_endpoint(EndpointName="churn")["EndpointConfigName"] == new_config["EndpointConfigName"]
+
+
+def test_a_second_run_of_the_same_conf_succeeds_with_its_own_names(dagbag, calls):
+    before = package_count("churn-models")
+    first, _ = run(dagbag, "churn_training", image_push_conf(calls.digest))
+    second, states = run(dagbag, "churn_training", image_push_conf(calls.digest))
+    assert (first.state, second.state) == ("success", "success"), states
+    names = [p["TrainingJobName"] for p in calls.params("CreateTrainingJob")]
+    outputs = [p["Arguments"]["--output_uri"] for p in calls.params("StartJobRun")]
+    assert len(set(names)) == 2 and len(set(outputs)) == 2
+    assert package_count("churn-models") == before + 2
+
+
+def test_a_model_below_the_quality_threshold_is_not_registered(dagbag, calls):
+    calls.evaluation = {"binary_classification_metrics": {"auc": {"value": 0.61}}}
+    before = package_count("churn-models")
+    dag_run, states = run(dagbag, "churn_training", image_push_conf(calls.digest))
+    assert dag_run.state == "success"  # a model that is not good enough is an outcome, not an error
+    assert states["quality_gate"] == "success"
+    assert states["register"] == states["deployment_request"] == states["start_deployment"] == "skipped"
+    assert "CreateModelPackage" not in calls.actions()
+    assert package_count("churn-models") == before
+
+
+def test_new_data_trains_the_newest_image_and_a_package_waiting_for_approval_is_never_deployed(dagbag, calls):
+    ecr = boto3.client("ecr")
+    ecr.put_image(repositoryName="fraud-model", imageManifest=manifest("1"), imageTag="0ld0ld0")
+    time.sleep(1.1)  # moto records push times in whole seconds
+    newest = ecr.put_image(repositoryName="fraud-model", imageManifest=manifest("2"), imageTag=COMMIT)["image"]["imageId"]["imageDigest"]
+    s3_conf = {"trigger_conf_version": 1, "source_kind": "s3_object_created", "s3_uri": "s3://ml-data/fraud/raw/new.csv"}
+    dag_run, states = run(dagbag, "fraud_training", s3_conf)
+    assert dag_run.state == "success", states
+    (training,) = calls.params("CreateTrainingJob")
+    assert training["AlgorithmSpecification"]["TrainingImage"].endswith(f"/fraud-model@{newest}")
+    assert calls.params("StartJobRun")[0]["Arguments"]["--input_uri"] == "s3://ml-data/fraud/raw/new.csv"
+    (package,) = calls.params("CreateModelPackage")
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+
+    pending = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="fraud-models")["ModelPackageSummaryList"][0]["ModelPackageArn"]
+    calls.calls.clear()
+    refused, states = run(dagbag, "fraud_deployment", {"model_package_arn": pending})
+    assert refused.state == "failed"
+    assert states["resolve_package"] == "failed"
+    assert not [a for a in calls.actions("sagemaker") if a.startswith(("Create", "Update"))]
+
+    calls.calls.clear()
+    nothing_approved, _ = run(dagbag, "fraud_deployment")
+    assert nothing_approved.state == "failed"
+    assert not [a for a in calls.actions("sagemaker") if a.startswith(("Create", "Update"))]
+
+
+def test_a_failed_task_notifies_the_pipeline_topic(dagbag, calls):
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="mlops-alerts")["TopicArn"]  # exists already: returns its ARN
+    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+
+    wrong_repository = image_push_conf(calls.digest, repository="other-model")
+    dag_run, states = run(dagbag, "churn_training", wrong_repository)
+    assert dag_run.state == "failed"
+    assert states["resolve_run"] == "failed"
+    assert "StartJobRun" not in calls.actions()
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+    (message,) = [json.loads(m["Body"]) for m in messages]
+    assert message["Subject"] == "cdk-mwaa-mlops: churn failed"
+    assert f"Task resolve_run of DAG churn_training failed in run {dag_run.run_id}" in message["Message"]
+    assert "this pipeline trains images of 'churn-model'" in message["Message"]
