@@ -34,6 +34,8 @@ const mutatedEvent = fc
         if (last) {
           if (op === 'delete') delete node[key];
           else if (op === 'replace') node[key] = value;
+          // Adding to an array appends (a key such as 'length' would be no JSON any event could carry).
+          else if (Array.isArray(node)) node.push(value);
           else node[newKey] = value;
           break;
         }
