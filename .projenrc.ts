@@ -115,24 +115,29 @@ project.eslint!.allowDevDeps('src/trigger/runtime/**');
 project.gitignore.exclude('!/assets/');
 // ...except the handler bundles `npx projen bundle` (part of compile and test) writes from src/**/*.lambda.ts.
 project.gitignore.exclude('/assets/**/*.lambda/');
-for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/test-reports/']) {
+for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/test-reports/', '__pycache__/', '*.pyc']) {
   project.addPackageIgnore(pattern);
 }
 
 /* ---------- Python side: DAGs, Glue script, model code and template checks ---------- */
+// The requirements include assets/starter/requirements-dev.txt: a change to either file reinstalls.
+const requirementFiles = 'test/python/requirements.txt assets/starter/requirements-dev.txt assets/starter/requirements.txt';
 const venvTask = project.addTask('python:venv', {
-  description: 'Create .venv from the pinned test/python/requirements.txt (reinstalls only when the file changes)',
+  description: 'Create .venv from the pinned Python requirements (reinstalls only when they change)',
   exec: [
     '[ -x .venv/bin/python ] || python3 -m venv .venv',
-    'cmp -s test/python/requirements.txt .venv/requirements.installed || (.venv/bin/pip install --quiet --disable-pip-version-check -r test/python/requirements.txt && cp test/python/requirements.txt .venv/requirements.installed)',
+    `cat ${requirementFiles} > .venv/requirements.wanted`,
+    'cmp -s .venv/requirements.wanted .venv/requirements.installed || (.venv/bin/pip install --quiet --disable-pip-version-check -r test/python/requirements.txt && cp .venv/requirements.wanted .venv/requirements.installed)',
   ].join(' && '),
 });
 const pytestTask = project.addTask('test:python', {
-  description: 'Run the pytest suite under test/python in the project virtual environment',
+  description: 'Run the Python tests: template checks and the DAGs in a real Airflow (test/python), and the starter repository',
   receiveArgs: true,
 });
 pytestTask.spawn(venvTask);
 pytestTask.exec('.venv/bin/python -m pytest test/python -q -p no:cacheprovider', { receiveArgs: true });
+// The starter repository's own tests, run the way its build pipeline runs them (from its root, its pytest config).
+pytestTask.exec('cd assets/starter && ../../.venv/bin/python -m pytest -q');
 
 /* ---------- integ tests: committed snapshots, verified without AWS credentials ---------- */
 const integEnv = { TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: 'tsconfig.dev.json', CDK_DISABLE_VERSION_CHECK: '1' };
@@ -163,11 +168,13 @@ const synthExample = project.addTask('synth:example', {
 synthExample.spawn(bundleTask);
 synthExample.exec('ts-node --transpile-only examples/main.ts', { receiveArgs: true });
 const bench = project.addTask('bench', {
-  description: 'Benchmarks (ratios against a baseline measured in the same run): example synth, trigger handler bundle',
+  description: 'Benchmarks (ratios against a baseline measured in the same run): example synth, trigger handler, DAG parse time',
   env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
 });
 bench.spawn(bundleTask);
 bench.exec('ts-node --transpile-only test/bench/synth.bench.ts');
 bench.exec('ts-node --transpile-only test/bench/trigger-handler.bench.ts');
+bench.spawn(venvTask);
+bench.exec('.venv/bin/python test/bench/dag_parse_bench.py');
 
 project.synth();

@@ -52,6 +52,6 @@ def airflow_db() -> Path:
 
 @pytest.fixture(scope="session")
 def dagbag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow.dag_processing.dagbag import BundleDagBag
 
-    return DagBag(str(airflow_db))
+    return BundleDagBag(str(airflow_db), bundle_path=airflow_db)  # as the DAG processor parses a bundle

@@ -125,3 +125,26 @@ def test_the_deployment_shifts_traffic_blue_green_with_alarm_rollback_or_goes_se
     assert variant["ServerlessConfig"] == {"MemorySizeInMB": 3072, "MaxConcurrency": 5}
     assert "InstanceType" not in variant
     assert "DeploymentConfig" not in dagbag.get_dag("fraud_deployment").get_task("deploy_endpoint").config
+
+
+def test_after_the_processors_pre_import_a_parse_imports_no_provider_module(airflow_db):
+    """The DAG file names the provider modules its builders use, so the DAG processor imports them once, not per parse."""
+    import subprocess
+    import sys
+
+    child = (
+        "import sys, structlog\n"
+        "from pathlib import Path\n"
+        "from airflow.dag_processing.dagbag import BundleDagBag\n"
+        "from airflow.dag_processing.processor import _pre_import_airflow_modules\n"
+        "path = sys.argv[1]\n"
+        "_pre_import_airflow_modules(path, structlog.get_logger())\n"
+        "before = set(sys.modules)\n"
+        "bag = BundleDagBag(dag_folder=sys.argv[2], bundle_path=Path(path).parent)  # as the DAG processor\n"
+        "assert bag.process_file(path) and not bag.import_errors, bag.import_errors\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith('airflow.providers.amazon') or m.startswith('boto')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", child, str(airflow_db / "cdk_mwaa_mlops_dags.py"), str(airflow_db / "cdk_mwaa_mlops_pipelines")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

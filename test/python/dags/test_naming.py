@@ -1,0 +1,34 @@
+"""Names and ids the DAGs derive from a run."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from cdk_mwaa_mlops.config import SAGEMAKER_NAME
+from cdk_mwaa_mlops.naming import client_token, model_package_run_id, resource_name, run_key
+
+SHARED = Path(__file__).resolve().parents[2] / "fixtures" / "model-package-run-ids.json"
+
+
+def test_the_deployment_run_id_is_the_one_the_trigger_lambda_gives_the_same_approval():
+    # The same cases test/trigger/trigger-handler.test.ts checks against the TypeScript runId().
+    cases = json.loads(SHARED.read_text())
+    assert len(cases) >= 3
+    for case in cases:
+        assert model_package_run_id(case["arn"], case["group"], case.get("version"), case["status"]) == case["runId"]
+
+
+def test_names_are_sagemaker_names_and_differ_per_run():
+    keys = {run_key("churn_training", f"manual__2026-11-21T10:00:0{i}+00:00") for i in range(10)}
+    assert len(keys) == 10
+    for key in keys:
+        name = resource_name("a" * 24, "config", key) + "-t10"
+        assert SAGEMAKER_NAME.fullmatch(name) and len(name) <= 63
+
+
+def test_client_tokens_fit_sagemaker_and_are_stable_per_run_and_purpose():
+    token = client_token("d", "r", "register")
+    assert re.fullmatch(r"[a-zA-Z0-9-]{1,36}", token)
+    assert token == client_token("d", "r", "register") != client_token("d", "r2", "register")
