@@ -1,4 +1,4 @@
-import { awscdk, javascript } from 'projen';
+import { awscdk, javascript, TomlFile } from 'projen';
 
 /*
  * aws-cdk-lib 2.257.0 is the consumers' minimum, chosen deliberately:
@@ -120,6 +120,16 @@ for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/test-repo
 }
 
 /* ---------- Python side: DAGs, Glue script, model code and template checks ---------- */
+// Python lint for the DAGs, the Glue script and the Python tests (assets/starter has its own, in its pyproject.toml).
+new TomlFile(project, 'ruff.toml', {
+  obj: {
+    'line-length': 130,
+    'target-version': 'py311', // Glue 5 runs Python 3.11; MWAA 3.x runs 3.12
+    'extend-exclude': ['assets/starter', 'node_modules', 'cdk.out'],
+    'lint': { select: ['E', 'F', 'W', 'I', 'B', 'UP', 'RUF'] },
+  },
+});
+
 // The requirements include assets/starter/requirements-dev.txt: a change to either file reinstalls.
 const requirementFiles = 'test/python/requirements.txt assets/starter/requirements-dev.txt assets/starter/requirements.txt';
 const venvTask = project.addTask('python:venv', {
@@ -135,9 +145,10 @@ const pytestTask = project.addTask('test:python', {
   receiveArgs: true,
 });
 pytestTask.spawn(venvTask);
+pytestTask.exec('.venv/bin/ruff check --no-cache . && .venv/bin/ruff format --check --no-cache .', { name: 'ruff (config: ruff.toml)' });
 pytestTask.exec('.venv/bin/python -m pytest test/python -q -p no:cacheprovider', { receiveArgs: true });
 // The starter repository's own tests, run the way its build pipeline runs them (from its root, its pytest config).
-pytestTask.exec('cd assets/starter && ../../.venv/bin/python -m pytest -q');
+pytestTask.exec('cd assets/starter && ../../.venv/bin/ruff check --no-cache . && ../../.venv/bin/ruff format --check --no-cache . && ../../.venv/bin/python -m pytest -q');
 
 /* ---------- integ tests: committed snapshots, verified without AWS credentials ---------- */
 const integEnv = { TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: 'tsconfig.dev.json', CDK_DISABLE_VERSION_CHECK: '1' };

@@ -8,13 +8,12 @@ from pathlib import Path
 
 # Airflow's DAG processor imports the `airflow` modules a DAG file names once, before it starts a parser process
 # per file (parsing_pre_import_modules). Naming the provider modules the builders use keeps them out of each parse.
-import airflow.providers.amazon.aws.notifications.sns  # noqa: F401
-import airflow.providers.amazon.aws.operators.glue  # noqa: F401
-import airflow.providers.amazon.aws.operators.sagemaker  # noqa: F401
-import airflow.providers.standard.decorators.python  # noqa: F401
-import airflow.providers.standard.decorators.short_circuit  # noqa: F401
+import airflow.providers.amazon.aws.notifications.sns
+import airflow.providers.amazon.aws.operators.glue
+import airflow.providers.amazon.aws.operators.sagemaker
+import airflow.providers.standard.decorators.python
+import airflow.providers.standard.decorators.short_circuit
 import airflow.providers.standard.operators.trigger_dagrun  # noqa: F401
-
 from cdk_mwaa_mlops.config import load_configs
 from cdk_mwaa_mlops.deployment import build_deployment_dag
 from cdk_mwaa_mlops.training import build_training_dag

@@ -22,15 +22,15 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TRIVIAL = '''
+TRIVIAL = """
 from datetime import datetime
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.empty import EmptyOperator
 
 with DAG("trivial", schedule=None, start_date=datetime(2025, 1, 1), catchup=False):
     EmptyOperator(task_id="only")
-'''
-CHILD = '''
+"""
+CHILD = """
 import sys, time, json
 import structlog
 from pathlib import Path
@@ -47,12 +47,14 @@ for _ in range(2):
     timings.append(time.perf_counter() - start)
     assert found and not bag.import_errors, bag.import_errors
 print(json.dumps({"first": timings[0], "warm": timings[1], "dags": len(found)}))
-'''
+"""
 
 
 def measure(python: str, path: Path, folder: Path, env: dict[str, str]) -> dict:
     def run(mode: str) -> dict:
-        out = subprocess.run([python, "-c", CHILD, str(path), str(folder / "empty"), mode], env=env, check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [python, "-c", CHILD, str(path), str(folder / "empty"), mode], env=env, check=True, capture_output=True, text=True
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     pre, cold = run("pre-import"), run("cold")
@@ -78,8 +80,10 @@ def main() -> None:
     for kind in ("per parse", "cold", "warm"):
         a = statistics.median(r[kind] for r in ours)
         b = statistics.median(r[kind] for r in trivial)
-        print(f"dag parse ({kind}): cdk_mwaa_mlops_dags.py {a * 1000:.1f} ms ({ours[0]['dags']} DAGs)"
-              f" vs trivial one-task DAG {b * 1000:.1f} ms => {a / b:.1f}x (median of {rounds})")
+        print(
+            f"dag parse ({kind}): cdk_mwaa_mlops_dags.py {a * 1000:.1f} ms ({ours[0]['dags']} DAGs)"
+            f" vs trivial one-task DAG {b * 1000:.1f} ms => {a / b:.1f}x (median of {rounds})"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Shared fixtures: the example app, synthesized once per session with the project's own main job."""
+
 import json
 import os
 import pathlib
@@ -16,7 +17,11 @@ def example_assembly(tmp_path_factory) -> pathlib.Path:
     env = {**os.environ, "CDK_OUTDIR": str(outdir), "TS_NODE_PROJECT": "tsconfig.dev.json"}
     subprocess.run(
         ["npx", "ts-node", "--transpile-only", "examples/app.ts"],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return outdir
 

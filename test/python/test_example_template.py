@@ -1,4 +1,5 @@
 """Checks on the synthesized example template that only Python tooling can make."""
+
 import json
 import pathlib
 import re

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cdk_mwaa_mlops.config import PipelineConfig
@@ -34,6 +34,17 @@ def default_args(config: PipelineConfig) -> dict[str, Any]:
             )
         ]
     return args
+
+
+def dag_arguments(config: PipelineConfig, kind: str) -> dict[str, Any]:
+    """What both DAGs share: run only when triggered, never catch up, the pipeline's task defaults and tags."""
+    return {
+        "schedule": None,
+        "start_date": datetime(2025, 1, 1, tzinfo=UTC),
+        "catchup": False,
+        "default_args": default_args(config),
+        "tags": ["cdk-mwaa-mlops", config.pipeline_name, kind],
+    }
 
 
 def pulled(task_id: str, *path: str) -> str:

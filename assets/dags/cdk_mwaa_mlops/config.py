@@ -46,8 +46,16 @@ class _Section:
     def fail(self, key: str, problem: str) -> ConfigError:
         return ConfigError(f"{self.source}: {self.where(key)} {problem} (got {_show(self.values.get(key))})")
 
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., pattern: re.Pattern | None = None,
-            choices: tuple | None = None, minimum: float | None = None, maximum: float | None = None) -> Any:
+    def get(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = ...,
+        pattern: re.Pattern | None = None,
+        choices: tuple | None = None,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> Any:
         self.used.add(key)
         if key not in self.values or self.values[key] is None:
             if default is ...:
@@ -55,13 +63,13 @@ class _Section:
             return default
         value = self.values[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             raise self.fail(key, f"must be {' or '.join(k.__name__ for k in kinds)}")
         if pattern is not None and not pattern.fullmatch(value):
             raise self.fail(key, f"must match {pattern.pattern}")
         if choices is not None and value not in choices:
             raise self.fail(key, f"must be one of {list(choices)}")
-        if minimum is not None and value < minimum or maximum is not None and value > maximum:
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             raise self.fail(key, f"must be between {minimum} and {maximum}")
         return value
 
@@ -179,7 +187,9 @@ def parse_config(source: str, document: Any) -> PipelineConfig:
     prep.done()
 
     training = root.section("training")
-    values["image_repository_name"] = training.get("image_repository_name", str, pattern=re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*$"))
+    values["image_repository_name"] = training.get(
+        "image_repository_name", str, pattern=re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*$")
+    )
     values["role_arn"] = training.get("role_arn", str, pattern=ROLE_ARN)
     values["training_instance_type"] = training.get("instance_type", str, "ml.m5.large", pattern=INSTANCE_TYPE)
     values["training_instance_count"] = training.get("instance_count", int, 1, minimum=1, maximum=100)
@@ -213,7 +223,9 @@ def parse_config(source: str, document: Any) -> PipelineConfig:
     if len(alarms) > 10 or not all(isinstance(a, str) and 0 < len(a) <= 255 for a in alarms):
         raise deployment.fail("rollback_alarm_names", "must be a list of at most 10 CloudWatch alarm names")
     values["rollback_alarm_names"] = tuple(alarms)
-    values["serverless_memory_mb"] = deployment.get("serverless_memory_mb", int, 2048, choices=(1024, 2048, 3072, 4096, 5120, 6144))
+    values["serverless_memory_mb"] = deployment.get(
+        "serverless_memory_mb", int, 2048, choices=(1024, 2048, 3072, 4096, 5120, 6144)
+    )
     values["serverless_max_concurrency"] = deployment.get("serverless_max_concurrency", int, 5, minimum=1, maximum=200)
     shifting = deployment.section("traffic_shifting", required=False)
     if shifting is not None:
@@ -240,6 +252,8 @@ def load_configs(directory: Path) -> list[PipelineConfig]:
     seen: dict[str, str] = {}
     for config in configs:
         if config.pipeline_name in seen:
-            raise ConfigError(f"{config.source}: pipeline_name '{config.pipeline_name}' is also used by {seen[config.pipeline_name]}")
+            raise ConfigError(
+                f"{config.source}: pipeline_name '{config.pipeline_name}' is also used by {seen[config.pipeline_name]}"
+            )
         seen[config.pipeline_name] = config.source
     return configs

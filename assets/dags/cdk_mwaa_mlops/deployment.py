@@ -7,7 +7,6 @@ another group, is refused: the run fails and nothing is created.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.sagemaker import (
@@ -17,7 +16,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
 )
 from airflow.sdk import DAG, Param, chain, task
 
-from cdk_mwaa_mlops.common import aws_client, default_args, pulled, tags
+from cdk_mwaa_mlops.common import aws_client, dag_arguments, pulled, tags
 from cdk_mwaa_mlops.config import PipelineConfig
 from cdk_mwaa_mlops.naming import resource_name, run_key
 
@@ -31,23 +30,25 @@ def build_deployment_dag(config: PipelineConfig) -> DAG:
     with DAG(
         dag_id=config.deployment_dag_id,
         description=f"cdk-mwaa-mlops {config.pipeline_name}: deploy an approved model package to {config.endpoint_name}",
-        schedule=None,
-        start_date=datetime(2025, 1, 1, tzinfo=timezone.utc),
-        catchup=False,
         # One deployment at a time: an endpoint that is updating refuses another update.
         max_active_runs=1,
-        default_args=default_args(config),
-        tags=["cdk-mwaa-mlops", config.pipeline_name, "deployment"],
+        **dag_arguments(config, "deployment"),
         params={
-            "model_package_arn": Param(None, type=["null", "string"], pattern=PACKAGE_ARN,
-                                       description="The package to deploy; default: the newest approved one"),
+            "model_package_arn": Param(
+                None,
+                type=["null", "string"],
+                pattern=PACKAGE_ARN,
+                description="The package to deploy; default: the newest approved one",
+            ),
         },
         doc_md=__doc__,
     ) as dag:
 
         @task(task_id=RESOLVE)
         def resolve_package(**context: Any) -> dict[str, Any]:
-            return resolve_deployment(config, context["params"].get("model_package_arn"), context["dag"].dag_id, context["run_id"])
+            return resolve_deployment(
+                config, context["params"].get("model_package_arn"), context["dag"].dag_id, context["run_id"]
+            )
 
         resolved = resolve_package()
 
@@ -88,11 +89,16 @@ def resolve_deployment(config: PipelineConfig, package_arn: str | None, dag_id: 
     sagemaker = aws_client(config, "sagemaker")
     if not package_arn:
         listed = sagemaker.list_model_packages(
-            ModelPackageGroupName=config.model_package_group_name, ModelApprovalStatus="Approved",
-            SortBy="CreationTime", SortOrder="Descending", MaxResults=1,
+            ModelPackageGroupName=config.model_package_group_name,
+            ModelApprovalStatus="Approved",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=1,
         )["ModelPackageSummaryList"]
         if not listed:
-            raise AirflowFailException(f"model package group '{config.model_package_group_name}' has no approved package to deploy")
+            raise AirflowFailException(
+                f"model package group '{config.model_package_group_name}' has no approved package to deploy"
+            )
         package_arn = listed[0]["ModelPackageArn"]
     package = sagemaker.describe_model_package(ModelPackageName=package_arn)
     group, status = package.get("ModelPackageGroupName"), package["ModelApprovalStatus"]
@@ -101,7 +107,9 @@ def resolve_deployment(config: PipelineConfig, package_arn: str | None, dag_id: 
             f"{package_arn} belongs to group '{group}'; this pipeline deploys packages of '{config.model_package_group_name}'"
         )
     if status != "Approved":
-        raise AirflowFailException(f"{package_arn} is {status}: only approved packages are deployed; approve it in the model registry")
+        raise AirflowFailException(
+            f"{package_arn} is {status}: only approved packages are deployed; approve it in the model registry"
+        )
     key = run_key(dag_id, run_id)
     return {
         "model_package_arn": package_arn,
@@ -117,7 +125,10 @@ def endpoint_config_spec(config: PipelineConfig) -> dict[str, Any]:
         "ModelName": pulled("create_model", "Model", "ModelName"),
     }
     if config.mode == "serverless":
-        variant["ServerlessConfig"] = {"MemorySizeInMB": config.serverless_memory_mb, "MaxConcurrency": config.serverless_max_concurrency}
+        variant["ServerlessConfig"] = {
+            "MemorySizeInMB": config.serverless_memory_mb,
+            "MaxConcurrency": config.serverless_max_concurrency,
+        }
     else:
         variant.update(InstanceType=config.instance_type, InitialInstanceCount=config.initial_instance_count)
     spec: dict[str, Any] = {
@@ -153,10 +164,12 @@ def deployment_config(config: PipelineConfig) -> dict[str, Any] | None:
         routing["CanarySize"] = {"Type": "CAPACITY_PERCENT", "Value": shifting.step_percent}
     elif shifting.type == "LINEAR":
         routing["LinearStepSize"] = {"Type": "CAPACITY_PERCENT", "Value": shifting.step_percent}
-    deployment: dict[str, Any] = {"BlueGreenUpdatePolicy": {
-        "TrafficRoutingConfiguration": routing,
-        "TerminationWaitInSeconds": config.termination_wait_seconds,
-    }}
+    deployment: dict[str, Any] = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": config.termination_wait_seconds,
+        }
+    }
     if config.rollback_alarm_names:
         deployment["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": name} for name in config.rollback_alarm_names]}
     return deployment

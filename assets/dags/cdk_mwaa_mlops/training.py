@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
 from typing import Any
 
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
@@ -23,7 +22,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Param, chain, task
 
-from cdk_mwaa_mlops.common import aws_client, default_args, pulled, split_s3_uri, tags
+from cdk_mwaa_mlops.common import aws_client, dag_arguments, pulled, split_s3_uri, tags
 from cdk_mwaa_mlops.config import PipelineConfig
 from cdk_mwaa_mlops.naming import client_token, model_package_run_id, resource_name, run_key
 
@@ -44,20 +43,23 @@ def build_training_dag(config: PipelineConfig) -> DAG:
     with DAG(
         dag_id=config.training_dag_id,
         description=f"cdk-mwaa-mlops {config.pipeline_name}: preprocess, train, evaluate and register a model",
-        schedule=None,
-        start_date=datetime(2025, 1, 1, tzinfo=timezone.utc),
-        catchup=False,
         max_active_runs=config.max_active_runs,
-        default_args=default_args(config),
-        tags=["cdk-mwaa-mlops", config.pipeline_name, "training"],
+        **dag_arguments(config, "training"),
         params={
-            "image_uri": Param(None, type=["null", "string"], pattern=IMAGE_URI,
-                               description="The model image, pinned by digest; default: the newest tagged image"),
+            "image_uri": Param(
+                None,
+                type=["null", "string"],
+                pattern=IMAGE_URI,
+                description="The model image, pinned by digest; default: the newest tagged image",
+            ),
             "image_tag": Param(None, type=["null", "string"], description="The image's tag: the commit of its code"),
-            "s3_uri": Param(None, type=["null", "string"], pattern=r"^s3://[^/]+/.+$",
-                            description="The raw data to preprocess; default: the pipeline's raw prefix"),
+            "s3_uri": Param(
+                None,
+                type=["null", "string"],
+                pattern=r"^s3://[^/]+/.+$",
+                description="The raw data to preprocess; default: the pipeline's raw prefix",
+            ),
         },
-        render_template_as_native_obj=False,
         doc_md=__doc__,
     ) as dag:
 
@@ -118,7 +120,7 @@ def build_training_dag(config: PipelineConfig) -> DAG:
             image_uri=pulled(RESOLVE, "image_uri"),
             model_url=pulled("train", "Training", "ModelArtifacts", "S3ModelArtifacts"),
             package_group_name=config.model_package_group_name,
-            package_desc=f"{config.pipeline_name}: trained by {{{{ dag.dag_id }}}} run {{{{ run_id }}}}"[:1024],
+            package_desc=f"{config.pipeline_name}: trained by {{{{ dag.dag_id }}}} run {{{{ run_id }}}}",
             model_approval=ApprovalStatus.APPROVED if config.auto_approve else ApprovalStatus.PENDING_MANUAL_APPROVAL,
             extras=registration_extras(config),
         )
@@ -153,7 +155,8 @@ def resolve_training_run(config: PipelineConfig, params: dict[str, Any], dag_id:
         repository = image_uri.split("/", 1)[1].split("@", 1)[0]
         if repository != config.image_repository_name:
             raise AirflowFailException(
-                f"image_uri {image_uri} is from repository '{repository}'; this pipeline trains images of '{config.image_repository_name}'"
+                f"image_uri {image_uri} is from repository '{repository}'; "
+                f"this pipeline trains images of '{config.image_repository_name}'"
             )
         if not image_tag:
             raise AirflowFailException(
@@ -194,7 +197,8 @@ def newest_image(config: PipelineConfig) -> tuple[str, str]:
     ]
     if not images:
         raise AirflowFailException(
-            f"repository '{config.image_repository_name}' has no tagged image yet: push one (the build pipeline does) or pass image_uri and image_tag"
+            f"repository '{config.image_repository_name}' has no tagged image yet: "
+            "push one (the build pipeline does) or pass image_uri and image_tag"
         )
     newest = max(images, key=lambda image: image["imagePushedAt"])
     return f"{repository_uri}@{newest['imageDigest']}", sorted(newest["imageTags"])[0]
@@ -205,11 +209,13 @@ def training_job_config(config: PipelineConfig) -> dict[str, Any]:
         return {
             "ChannelName": name,
             "ContentType": "text/csv",
-            "DataSource": {"S3DataSource": {
-                "S3DataType": "S3Prefix",
-                "S3Uri": pulled(RESOLVE, "processed_uri") + f"{name}/",
-                "S3DataDistributionType": "FullyReplicated",
-            }},
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": pulled(RESOLVE, "processed_uri") + f"{name}/",
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
         }
 
     job: dict[str, Any] = {
@@ -242,14 +248,25 @@ def training_job_config(config: PipelineConfig) -> dict[str, Any]:
 
 def evaluation_job_config(config: PipelineConfig) -> dict[str, Any]:
     def processing_input(name: str, uri: str, kind: str) -> dict[str, Any]:
-        return {"InputName": name, "S3Input": {
-            "S3Uri": uri, "LocalPath": f"/opt/ml/processing/{name}", "S3DataType": kind,
-            "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated",
-        }}
+        return {
+            "InputName": name,
+            "S3Input": {
+                "S3Uri": uri,
+                "LocalPath": f"/opt/ml/processing/{name}",
+                "S3DataType": kind,
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+            },
+        }
 
-    output: dict[str, Any] = {"OutputName": "evaluation", "S3Output": {
-        "S3Uri": pulled(RESOLVE, "evaluation_uri"), "LocalPath": "/opt/ml/processing/evaluation", "S3UploadMode": "EndOfJob",
-    }}
+    output: dict[str, Any] = {
+        "OutputName": "evaluation",
+        "S3Output": {
+            "S3Uri": pulled(RESOLVE, "evaluation_uri"),
+            "LocalPath": "/opt/ml/processing/evaluation",
+            "S3UploadMode": "EndOfJob",
+        },
+    }
     job: dict[str, Any] = {
         "ProcessingJobName": pulled(RESOLVE, "evaluation_job_name"),
         "RoleArn": config.role_arn,
@@ -262,9 +279,13 @@ def evaluation_job_config(config: PipelineConfig) -> dict[str, Any]:
             processing_input("test", pulled(RESOLVE, "processed_uri") + "test/", "S3Prefix"),
         ],
         "ProcessingOutputConfig": {"Outputs": [output]},
-        "ProcessingResources": {"ClusterConfig": {
-            "InstanceCount": 1, "InstanceType": config.evaluation_instance_type, "VolumeSizeInGB": 30,
-        }},
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": config.evaluation_instance_type,
+                "VolumeSizeInGB": 30,
+            }
+        },
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
         "NetworkConfig": {"EnableNetworkIsolation": True},
         "Tags": tags(config, config.training_dag_id),
@@ -279,8 +300,10 @@ def read_metric(evaluation: dict[str, Any], metric: str) -> float:
     """The metric's value from an evaluation report (`{"<kind>_metrics": {"<name>": {"value": x}}}`)."""
     found = {
         name: entry["value"]
-        for group, entries in evaluation.items() if group.endswith("_metrics") and isinstance(entries, dict)
-        for name, entry in entries.items() if isinstance(entry, dict) and isinstance(entry.get("value"), (int, float))
+        for group, entries in evaluation.items()
+        if group.endswith("_metrics") and isinstance(entries, dict)
+        for name, entry in entries.items()
+        if isinstance(entry, dict) and isinstance(entry.get("value"), (int, float))
     }
     if metric not in found:
         raise KeyError(f"the evaluation report has no metric '{metric}' (it has {sorted(found) or 'none'})")
@@ -302,7 +325,11 @@ def check_quality_gate(config: PipelineConfig, evaluation_uri: str, ti: Any) -> 
     verdict = "passes" if passed else "fails"
     log.info(
         "quality gate %s: %s = %s, required %s %s; %s",
-        verdict, config.metric, value, config.comparison, config.threshold,
+        verdict,
+        config.metric,
+        value,
+        config.comparison,
+        config.threshold,
         "registering the model" if passed else "nothing is registered",
     )
     return passed
@@ -312,10 +339,14 @@ def registration_extras(config: PipelineConfig) -> dict[str, Any]:
     """Metrics and lineage on the model package; the client token makes a retried registration return the same package."""
     return {
         "ClientToken": pulled(RESOLVE, "registration_token"),
-        "ModelMetrics": {"ModelQuality": {"Statistics": {
-            "ContentType": "application/json",
-            "S3Uri": pulled(RESOLVE, "evaluation_uri") + "evaluation.json",
-        }}},
+        "ModelMetrics": {
+            "ModelQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": pulled(RESOLVE, "evaluation_uri") + "evaluation.json",
+                }
+            }
+        },
         "MetadataProperties": {
             "CommitId": pulled(RESOLVE, "image_tag"),
             "GeneratedBy": "cdk-mwaa-mlops {{ dag.dag_id }} {{ run_id }}",

@@ -28,7 +28,7 @@ def write_sample(path: Path) -> int:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow([ID_COLUMN, *features, LABEL_COLUMN])
-        for index, (row, target) in enumerate(zip(dataset.data, dataset.target)):
+        for index, (row, target) in enumerate(zip(dataset.data, dataset.target, strict=True)):
             writer.writerow([f"r{index:05d}", *(repr(float(value)) for value in row), dataset.target_names[target]])
     return len(dataset.data)
 

@@ -40,7 +40,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     model = load_model(Path(args.model_dir))
     features, labels = read_split(args.test_dir)
     report = binary_classification_metrics(labels, model.predict_proba(features)[:, 1])
-    report["test_rows"] = int(len(labels))
+    report["test_rows"] = len(labels)
     output = Path(args.output_dir)
     output.mkdir(parents=True, exist_ok=True)
     (output / "evaluation.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")

@@ -35,13 +35,19 @@ def create_app(model_dir: str | None = None) -> Flask:
             return Response(f"unsupported content type {content_type!r}; send text/csv\n", status=415, mimetype="text/plain")
         body = request.get_data(as_text=True)
         if not body.strip():
-            return Response(f"the body is empty; send rows of {feature_count} numeric features\n", status=400, mimetype="text/plain")
+            return Response(
+                f"the body is empty; send rows of {feature_count} numeric features\n", status=400, mimetype="text/plain"
+            )
         try:
             rows = np.loadtxt(io.StringIO(body), delimiter=",", ndmin=2)
         except ValueError as error:
             return Response(f"could not parse the CSV body: {error}\n", status=400, mimetype="text/plain")
         if rows.shape[1] != feature_count:
-            return Response(f"expected rows of {feature_count} numeric features, got shape {list(rows.shape)}\n", status=400, mimetype="text/plain")
+            return Response(
+                f"expected rows of {feature_count} numeric features, got shape {list(rows.shape)}\n",
+                status=400,
+                mimetype="text/plain",
+            )
         probabilities = model.predict_proba(rows)[:, 1]
         return Response("".join(f"{p:.6f}\n" for p in probabilities), status=200, mimetype="text/csv")
 
@@ -53,4 +59,19 @@ def main(argv: list[str]) -> int:
     timeout = os.environ.get("SAGEMAKER_MODEL_SERVER_TIMEOUT", "60")
     # SageMaker sends requests to port 8080; MODEL_SERVER_BIND is for running the server elsewhere (tests, laptops).
     bind = os.environ.get("MODEL_SERVER_BIND", "0.0.0.0:8080")
-    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", workers, "--timeout", timeout, *argv, "model.serve:create_app()"])
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            bind,
+            "--workers",
+            workers,
+            "--timeout",
+            timeout,
+            *argv,
+            "model.serve:create_app()",
+        ],
+    )

@@ -26,12 +26,36 @@ LABEL_COLUMN = "diagnosis"
 #: diagnosis -> label (1 is the class the model predicts the probability of)
 LABELS = {"malignant": 1, "benign": 0}
 FEATURES = [
-    "mean_radius", "mean_texture", "mean_perimeter", "mean_area", "mean_smoothness", "mean_compactness",
-    "mean_concavity", "mean_concave_points", "mean_symmetry", "mean_fractal_dimension",
-    "radius_error", "texture_error", "perimeter_error", "area_error", "smoothness_error", "compactness_error",
-    "concavity_error", "concave_points_error", "symmetry_error", "fractal_dimension_error",
-    "worst_radius", "worst_texture", "worst_perimeter", "worst_area", "worst_smoothness", "worst_compactness",
-    "worst_concavity", "worst_concave_points", "worst_symmetry", "worst_fractal_dimension",
+    "mean_radius",
+    "mean_texture",
+    "mean_perimeter",
+    "mean_area",
+    "mean_smoothness",
+    "mean_compactness",
+    "mean_concavity",
+    "mean_concave_points",
+    "mean_symmetry",
+    "mean_fractal_dimension",
+    "radius_error",
+    "texture_error",
+    "perimeter_error",
+    "area_error",
+    "smoothness_error",
+    "compactness_error",
+    "concavity_error",
+    "concave_points_error",
+    "symmetry_error",
+    "fractal_dimension_error",
+    "worst_radius",
+    "worst_texture",
+    "worst_perimeter",
+    "worst_area",
+    "worst_smoothness",
+    "worst_compactness",
+    "worst_concavity",
+    "worst_concave_points",
+    "worst_symmetry",
+    "worst_fractal_dimension",
 ]
 EXPECTED_COLUMNS = [ID_COLUMN, *FEATURES, LABEL_COLUMN]
 CORRUPT_COLUMN = "_corrupt_record"
@@ -83,9 +107,16 @@ def reject_reason() -> F.Column:
     checks.append((F.col(ID_COLUMN).isNull() | (F.trim(F.col(ID_COLUMN)) == ""), F.lit(f"{ID_COLUMN} is missing")))
     for feature in FEATURES:
         checks.append((F.col(feature).isNull(), F.lit(f"{feature} is missing")))
-        checks.append((F.isnan(F.col(feature)) | F.col(feature).isin(float("inf"), float("-inf")), F.lit(f"{feature} is not finite")))
+        checks.append(
+            (F.isnan(F.col(feature)) | F.col(feature).isin(float("inf"), float("-inf")), F.lit(f"{feature} is not finite"))
+        )
     known = F.lower(F.trim(F.col(LABEL_COLUMN))).isin(*LABELS)
-    checks.append((F.col(LABEL_COLUMN).isNull() | ~known, F.concat(F.lit(f"{LABEL_COLUMN} is not one of {sorted(LABELS)}: "), F.coalesce(F.col(LABEL_COLUMN), F.lit("null")))))
+    checks.append(
+        (
+            F.col(LABEL_COLUMN).isNull() | ~known,
+            F.concat(F.lit(f"{LABEL_COLUMN} is not one of {sorted(LABELS)}: "), F.coalesce(F.col(LABEL_COLUMN), F.lit("null"))),
+        )
+    )
     reason = F.lit(None).cast(T.StringType())
     for condition, message in reversed(checks):
         reason = F.when(condition, message).otherwise(reason)
@@ -110,14 +141,20 @@ def preprocess(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     train_end = args.train_fraction
     validation_end = args.train_fraction + args.validation_fraction
     split = F.when(bucket < train_end, "train").when(bucket < validation_end, "validation").otherwise("test")
-    labelled = good.select(
-        split.alias("split"),
-        F.lower(F.trim(F.col(LABEL_COLUMN))).alias("diagnosis_normalized"),
-        *FEATURES,
-    ).withColumn(
-        "label",
-        F.create_map(*[item for name, value in LABELS.items() for item in (F.lit(name), F.lit(value))])[F.col("diagnosis_normalized")],
-    ).cache()
+    labelled = (
+        good.select(
+            split.alias("split"),
+            F.lower(F.trim(F.col(LABEL_COLUMN))).alias("diagnosis_normalized"),
+            *FEATURES,
+        )
+        .withColumn(
+            "label",
+            F.create_map(*[item for name, value in LABELS.items() for item in (F.lit(name), F.lit(value))])[
+                F.col("diagnosis_normalized")
+            ],
+        )
+        .cache()
+    )
 
     output = args.output_uri.rstrip("/")
     counts = {"rows_read": checked.count(), "rejected": rejected.count()}
@@ -127,7 +164,9 @@ def preprocess(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
         counts[name] = part.count()
     (
         rejected.select(*[c for c in raw.columns if c != CORRUPT_COLUMN], CORRUPT_COLUMN)
-        .write.mode("overwrite").option("header", True).csv(f"{output}/rejected")
+        .write.mode("overwrite")
+        .option("header", True)
+        .csv(f"{output}/rejected")
     )
     spark.createDataFrame([counts]).coalesce(1).write.mode("overwrite").json(f"{output}/summary")
     return counts

@@ -26,18 +26,42 @@ def model_dir(splits, tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("model")
     hyperparameters = directory.parent / "hyperparameters.json"
     hyperparameters.write_text(json.dumps({"C": "0.5"}))  # SageMaker passes strings
-    assert entry_point([
-        "train", "--train-dir", str(splits / "train"), "--validation-dir", str(splits / "validation"),
-        "--model-dir", str(directory), "--hyperparameters", str(hyperparameters),
-    ]) == 0
+    assert (
+        entry_point(
+            [
+                "train",
+                "--train-dir",
+                str(splits / "train"),
+                "--validation-dir",
+                str(splits / "validation"),
+                "--model-dir",
+                str(directory),
+                "--hyperparameters",
+                str(hyperparameters),
+            ]
+        )
+        == 0
+    )
     return directory
 
 
 def test_training_writes_a_model_and_prints_validation_metrics_for_the_metric_definitions(splits, tmp_path, capsys):
-    assert entry_point([
-        "train", "--train-dir", str(splits / "train"), "--validation-dir", str(splits / "validation"),
-        "--model-dir", str(tmp_path), "--hyperparameters", str(tmp_path / "absent.json"),
-    ]) == 0
+    assert (
+        entry_point(
+            [
+                "train",
+                "--train-dir",
+                str(splits / "train"),
+                "--validation-dir",
+                str(splits / "validation"),
+                "--model-dir",
+                str(tmp_path),
+                "--hyperparameters",
+                str(tmp_path / "absent.json"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "model.joblib").stat().st_size > 0
     printed = dict(line.rstrip(";").split("=") for line in capsys.readouterr().out.splitlines() if line.startswith("validation:"))
     assert set(printed) == {f"validation:{m}" for m in ("auc", "accuracy", "precision", "recall", "f1")}
@@ -48,8 +72,19 @@ def test_unknown_hyperparameters_fail_instead_of_being_ignored(splits, tmp_path)
     hyperparameters = tmp_path / "hyperparameters.json"
     hyperparameters.write_text(json.dumps({"learning_rate": "0.1"}))
     with pytest.raises(ValueError, match=r"unknown hyperparameters \['learning_rate'\]"):
-        entry_point(["train", "--train-dir", str(splits / "train"), "--validation-dir", str(splits / "validation"),
-                     "--model-dir", str(tmp_path), "--hyperparameters", str(hyperparameters)])
+        entry_point(
+            [
+                "train",
+                "--train-dir",
+                str(splits / "train"),
+                "--validation-dir",
+                str(splits / "validation"),
+                "--model-dir",
+                str(tmp_path),
+                "--hyperparameters",
+                str(hyperparameters),
+            ]
+        )
 
 
 def test_evaluation_scores_the_packed_model_on_the_test_split(model_dir, splits, tmp_path):
@@ -57,7 +92,12 @@ def test_evaluation_scores_the_packed_model_on_the_test_split(model_dir, splits,
     packed.mkdir()
     with tarfile.open(packed / "model.tar.gz", "w:gz") as tar:  # what SageMaker uploads from /opt/ml/model
         tar.add(model_dir / "model.joblib", arcname="model.joblib")
-    assert entry_point(["evaluate", "--model-dir", str(packed), "--test-dir", str(splits / "test"), "--output-dir", str(tmp_path / "eval")]) == 0
+    assert (
+        entry_point(
+            ["evaluate", "--model-dir", str(packed), "--test-dir", str(splits / "test"), "--output-dir", str(tmp_path / "eval")]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
     assert report["test_rows"] == len(read_split(splits / "test")[1])
     metrics = report["binary_classification_metrics"]
@@ -113,9 +153,15 @@ def free_port() -> int:
 
 def test_the_serve_command_runs_gunicorn_that_answers_sagemaker_requests(model_dir, splits):
     port = free_port()
-    env = {**os.environ, "MODEL_DIR": str(model_dir), "MODEL_SERVER_BIND": f"127.0.0.1:{port}", "SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "model", "serve"], cwd=REPOSITORY, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {
+        **os.environ,
+        "MODEL_DIR": str(model_dir),
+        "MODEL_SERVER_BIND": f"127.0.0.1:{port}",
+        "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "model", "serve"], cwd=REPOSITORY, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -128,9 +174,12 @@ def test_the_serve_command_runs_gunicorn_that_answers_sagemaker_requests(model_d
                 assert time.monotonic() < deadline, "gunicorn did not answer /ping within 30 s"
                 time.sleep(0.2)
         features, _ = read_split(splits / "test")
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", method="POST",
-                                         data=",".join(repr(float(v)) for v in features[0]).encode(),
-                                         headers={"Content-Type": "text/csv"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            method="POST",
+            data=",".join(repr(float(v)) for v in features[0]).encode(),
+            headers={"Content-Type": "text/csv"},
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             assert 0.0 <= float(response.read().decode().strip()) <= 1.0
     finally:

@@ -4,8 +4,8 @@ import csv
 import json
 from pathlib import Path
 
-import pytest
 import preprocess
+import pytest
 
 ROWS = 569  # the scikit-learn dataset
 
@@ -82,7 +82,7 @@ def test_bad_rows_are_set_aside_with_a_reason_and_counted(spark, sample_csv, tmp
     good = lines[1].split(",")
 
     def row(**changes: str) -> str:
-        values = dict(zip(preprocess.EXPECTED_COLUMNS, good))
+        values = dict(zip(preprocess.EXPECTED_COLUMNS, good, strict=True))
         values.update(changes)
         return ",".join(values[c] for c in preprocess.EXPECTED_COLUMNS)
 
@@ -110,7 +110,9 @@ def test_bad_rows_are_set_aside_with_a_reason_and_counted(spark, sample_csv, tmp
     assert reasons["(empty)"] == "record_id is missing"
     assert reasons["bad6"].startswith("malformed row") or reasons["bad6"].endswith("is missing")
     assert reasons[good[0]] == "duplicate record_id"
-    summary = [json.loads(line) for path in (tmp_path / "out" / "summary").glob("part-*.json") for line in path.read_text().splitlines()]
+    summary = [
+        json.loads(line) for path in (tmp_path / "out" / "summary").glob("part-*.json") for line in path.read_text().splitlines()
+    ]
     assert summary == [counts]
 
 

@@ -31,7 +31,9 @@ class Call:
 
 @dataclass
 class AwsStandIn:
-    evaluation: dict[str, Any] = field(default_factory=lambda: {"binary_classification_metrics": {"auc": {"value": 0.97}, "f1": {"value": 0.9}}})
+    evaluation: dict[str, Any] = field(
+        default_factory=lambda: {"binary_classification_metrics": {"auc": {"value": 0.97}, "f1": {"value": 0.9}}}
+    )
     calls: list[Call] = field(default_factory=list)
     endpoint_updates: list[dict[str, Any]] = field(default_factory=list)
     endpoint_url: str = ""
@@ -96,8 +98,9 @@ def _patch(stand_in: AwsStandIn) -> list[tuple[type, str, Any]]:
         config = backend.describe_endpoint_config(config_name)
         endpoint.endpoint_config_name = config_name
         endpoint.production_variants = config["ProductionVariants"]
-        stand_in.endpoint_updates.append({"EndpointName": name, "EndpointConfigName": config_name,
-                                          "DeploymentConfig": self._get_param("DeploymentConfig")})
+        stand_in.endpoint_updates.append(
+            {"EndpointName": name, "EndpointConfigName": config_name, "DeploymentConfig": self._get_param("DeploymentConfig")}
+        )
         return ActionResult({"EndpointArn": endpoint.arn})
 
     def create_processing_job_that_evaluates(self: SageMakerResponse) -> ActionResult:

@@ -28,16 +28,18 @@ shutil.copytree(SHIPPED_DAGS, DAGS_FOLDER, ignore=shutil.ignore_patterns("__pyca
 for config in PIPELINE_CONFIGS.glob("*.json"):
     shutil.copy(config, DAGS_FOLDER / "cdk_mwaa_mlops_pipelines" / config.name)
 
-os.environ.update({
-    "AIRFLOW_HOME": str(AIRFLOW_HOME),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-    "AIRFLOW_CONN_AWS_DEFAULT": f'{{"conn_type": "aws", "extra": {{"region_name": "{REGION}"}}}}',
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-})
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW_CONN_AWS_DEFAULT": f'{{"conn_type": "aws", "extra": {{"region_name": "{REGION}"}}}}',
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }
+)
 os.environ.pop("AWS_PROFILE", None)
 sys.path.insert(0, str(DAGS_FOLDER))
 

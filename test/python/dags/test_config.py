@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from cdk_mwaa_mlops.config import ConfigError, load_configs, parse_config
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pipelines"
@@ -66,11 +65,19 @@ def test_the_fixture_configs_load_in_file_order():
         ("training.instance_count", True, "training.instance_count must be int"),
         ("training.hyperparameters", {"C": 0.5}, "training.hyperparameters must map names to strings"),
         ("evaluation.threshold", ..., "evaluation.threshold is required"),
-        ("evaluation.comparison", "GreaterThan", "evaluation.comparison must be one of ['GreaterThanOrEqualTo', 'LessThanOrEqualTo']"),
+        (
+            "evaluation.comparison",
+            "GreaterThan",
+            "evaluation.comparison must be one of ['GreaterThanOrEqualTo', 'LessThanOrEqualTo']",
+        ),
         ("registry.auto_approve", "yes", "registry.auto_approve must be bool"),
         ("deployment.mode", "batch", "deployment.mode must be one of ['real_time', 'serverless']"),
         ("deployment.serverless_memory_mb", 1000, "deployment.serverless_memory_mb must be one of"),
-        ("deployment.traffic_shifting", {"type": "LINEAR", "step_percent": 60}, "deployment.traffic_shifting.step_percent must be between 10 and 50"),
+        (
+            "deployment.traffic_shifting",
+            {"type": "LINEAR", "step_percent": 60},
+            "deployment.traffic_shifting.step_percent must be between 10 and 50",
+        ),
         ("deployment.rollback_alarm_names", ["a"] * 11, "deployment.rollback_alarm_names must be a list of at most 10"),
         ("deployment.endpoint_nmae", "typo", "unknown key(s) ['endpoint_nmae'] in deployment"),
         ("retires", 3, "unknown key(s) ['retires']"),
@@ -86,7 +93,7 @@ def test_a_bad_value_fails_with_the_file_the_key_and_what_is_allowed(path, value
 def test_two_configs_may_not_share_a_pipeline_name(tmp_path):
     for name in ("a.json", "b.json"):
         (tmp_path / name).write_text(json.dumps(MINIMAL))
-    with pytest.raises(ConfigError, match="b.json: pipeline_name 'demo' is also used by a.json"):
+    with pytest.raises(ConfigError, match=r"b\.json: pipeline_name 'demo' is also used by a\.json"):
         load_configs(tmp_path)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from itertools import pairwise
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_every_dag_runs_only_when_triggered_with_bounded_concurrency(dagbag, pip
 
 def test_the_training_dag_is_a_chain_from_data_to_registry_then_deployment_when_auto_approved(dagbag):
     churn = dagbag.get_dag("churn_training")
-    for before, after in zip(TRAINING_CHAIN, TRAINING_CHAIN[1:]):
+    for before, after in pairwise(TRAINING_CHAIN):
         assert downstream(churn, before) == {after} | ({"deployment_request"} if before == "register" else set())
     assert downstream(churn, "register") == {"deployment_request"}
     assert downstream(churn, "deployment_request") == {"start_deployment"}
@@ -59,13 +60,18 @@ def test_the_training_dag_is_a_chain_from_data_to_registry_then_deployment_when_
 def test_the_deployment_dag_is_a_chain_from_package_to_verified_endpoint(dagbag):
     dag = dagbag.get_dag("churn_deployment")
     assert sorted(dag.task_ids) == sorted(DEPLOYMENT_CHAIN)
-    for before, after in zip(DEPLOYMENT_CHAIN, DEPLOYMENT_CHAIN[1:]):
+    for before, after in pairwise(DEPLOYMENT_CHAIN):
         assert downstream(dag, before) == {after}
 
 
 def test_long_running_steps_are_deferrable_so_they_hold_no_worker_slot(dagbag):
     training, deployment = dagbag.get_dag("churn_training"), dagbag.get_dag("churn_deployment")
-    for task in (training.get_task("preprocess"), training.get_task("train"), training.get_task("evaluate"), deployment.get_task("deploy_endpoint")):
+    for task in (
+        training.get_task("preprocess"),
+        training.get_task("train"),
+        training.get_task("evaluate"),
+        deployment.get_task("deploy_endpoint"),
+    ):
         assert task.deferrable is True, task.task_id
     assert training.get_task("preprocess").resume_glue_job_on_retry is True
 
@@ -87,7 +93,11 @@ def test_params_are_typed(dagbag):
     deployment = dagbag.get_dag("churn_deployment").params
     assert set(training.keys()) == {"image_uri", "image_tag", "s3_uri"}
     assert set(deployment.keys()) == {"model_package_arn"}
-    ok = {"image_uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-model@sha256:" + "a" * 64, "image_tag": "abc123", "s3_uri": "s3://b/k.csv"}
+    ok = {
+        "image_uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-model@sha256:" + "a" * 64,
+        "image_tag": "abc123",
+        "s3_uri": "s3://b/k.csv",
+    }
     ParamsDict({k: v for k, v in training.items()}).validate()
     checked = ParamsDict(dict(training.items()))
     for key, value in ok.items():
@@ -104,7 +114,9 @@ def test_training_runs_the_image_by_digest_with_network_isolation_and_the_config
     assert config["AlgorithmSpecification"]["TrainingImage"] == "{{ ti.xcom_pull(task_ids='resolve_run')['image_uri'] }}"
     assert config["EnableNetworkIsolation"] is True
     assert config["ResourceConfig"] == {
-        "InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30,
+        "InstanceType": "ml.m5.xlarge",
+        "InstanceCount": 1,
+        "VolumeSizeInGB": 30,
         "VolumeKmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     }
     assert config["HyperParameters"] == {"C": "0.5"}
@@ -115,7 +127,11 @@ def test_the_deployment_shifts_traffic_blue_green_with_alarm_rollback_or_goes_se
     churn = dagbag.get_dag("churn_deployment").get_task("deploy_endpoint").config
     assert churn["DeploymentConfig"] == {
         "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {"Type": "LINEAR", "WaitIntervalInSeconds": 120, "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25}},
+            "TrafficRoutingConfiguration": {
+                "Type": "LINEAR",
+                "WaitIntervalInSeconds": 120,
+                "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+            },
             "TerminationWaitInSeconds": 300,
         },
         "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "churn-5xx"}, {"AlarmName": "churn-latency"}]},
@@ -142,9 +158,13 @@ def test_after_the_processors_pre_import_a_parse_imports_no_provider_module(airf
         "before = set(sys.modules)\n"
         "bag = BundleDagBag(dag_folder=sys.argv[2], bundle_path=Path(path).parent)  # as the DAG processor\n"
         "assert bag.process_file(path) and not bag.import_errors, bag.import_errors\n"
-        "print(sorted(m for m in set(sys.modules) - before if m.startswith('airflow.providers.amazon') or m.startswith('boto')))\n"
+        "new = set(sys.modules) - before\n"
+        "print(sorted(m for m in new if m.startswith(('airflow.providers.amazon', 'boto'))))\n"
     )
-    out = subprocess.run([sys.executable, "-c", child, str(airflow_db / "cdk_mwaa_mlops_dags.py"), str(airflow_db / "cdk_mwaa_mlops_pipelines")],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", child, str(airflow_db / "cdk_mwaa_mlops_dags.py"), str(airflow_db / "cdk_mwaa_mlops_pipelines")],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"

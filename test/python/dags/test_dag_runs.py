@@ -11,7 +11,6 @@ import time
 import boto3
 import pytest
 from aws_stand_in import AwsStandIn
-
 from cdk_mwaa_mlops.naming import model_package_run_id
 
 ACCOUNT = "123456789012"
@@ -21,11 +20,24 @@ SAMPLE = b"record_id,mean_radius,diagnosis\nr1,1.0,benign\n"
 
 
 def manifest(layer: str) -> str:
-    return json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "c" * 64},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654, "digest": "sha256:" + layer * 64}],
-    })
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 7023,
+                "digest": "sha256:" + "c" * 64,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": 32654,
+                    "digest": "sha256:" + layer * 64,
+                }
+            ],
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +52,17 @@ def aws(airflow_db):
     s3.put_object(Bucket="ml-code", Key=f"preprocessing/{COMMIT}/preprocess.py", Body=b"# staged by the build pipeline")
     for pipeline in ("churn", "fraud"):
         ecr.create_repository(repositoryName=f"{pipeline}-model")
-        glue.create_job(Name=f"{pipeline}-preprocess", Role=f"arn:aws:iam::{ACCOUNT}:role/glue", GlueVersion="5.0",
-                        Command={"Name": "glueetl", "ScriptLocation": "s3://ml-code/run_preprocessing.py", "PythonVersion": "3"})
+        glue.create_job(
+            Name=f"{pipeline}-preprocess",
+            Role=f"arn:aws:iam::{ACCOUNT}:role/glue",
+            GlueVersion="5.0",
+            Command={"Name": "glueetl", "ScriptLocation": "s3://ml-code/run_preprocessing.py", "PythonVersion": "3"},
+        )
         sm.create_model_package_group(ModelPackageGroupName=f"{pipeline}-models")
     boto3.client("sns").create_topic(Name="mlops-alerts")
-    stand_in.digest = ecr.put_image(repositoryName="churn-model", imageManifest=manifest("a"), imageTag=COMMIT)["image"]["imageId"]["imageDigest"]
+    stand_in.digest = ecr.put_image(repositoryName="churn-model", imageManifest=manifest("a"), imageTag=COMMIT)["image"][
+        "imageId"
+    ]["imageDigest"]
     yield stand_in
     os.environ.pop("AWS_ENDPOINT_URL", None)
     stand_in.stop()
@@ -60,9 +78,13 @@ def calls(aws):
 
 def image_push_conf(digest: str, repository: str = "churn-model") -> dict:
     return {
-        "trigger_conf_version": 1, "source_kind": "ecr_image_push", "event_id": "e-1",
+        "trigger_conf_version": 1,
+        "source_kind": "ecr_image_push",
+        "event_id": "e-1",
         "image_uri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}@{digest}",
-        "image_tag": COMMIT, "image_digest": digest, "repository_name": repository,
+        "image_tag": COMMIT,
+        "image_digest": digest,
+        "repository_name": repository,
     }
 
 
@@ -80,7 +102,9 @@ def test_a_new_image_trains_evaluates_registers_and_starts_the_deployment(dagbag
 
     assert dag_run.state == "success", states
     assert set(states.values()) == {"success"}
-    sagemaker_and_glue = [a for a in calls.actions() if a in {"StartJobRun", "CreateTrainingJob", "CreateProcessingJob", "CreateModelPackage"}]
+    sagemaker_and_glue = [
+        a for a in calls.actions() if a in {"StartJobRun", "CreateTrainingJob", "CreateProcessingJob", "CreateModelPackage"}
+    ]
     assert sagemaker_and_glue == ["StartJobRun", "CreateTrainingJob", "CreateProcessingJob", "CreateModelPackage"]
 
     (glue_run,) = calls.params("StartJobRun")
@@ -109,20 +133,27 @@ def test_a_new_image_trains_evaluates_registers_and_starts_the_deployment(dagbag
     assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == model_input
     assert package["MetadataProperties"]["CommitId"] == COMMIT
     assert package["CustomerMetadataProperties"]["auc"] == "0.97"
-    assert package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"] == evaluation["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] + "evaluation.json"
+    assert (
+        package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+        == evaluation["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] + "evaluation.json"
+    )
     assert len(package["ClientToken"]) == 36
 
     # The deployment run has the id the trigger Lambda gives the registry's approval event: one deployment.
     from airflow.models.dagrun import DagRun
 
-    arn = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="churn-models", SortOrder="Descending")["ModelPackageSummaryList"][0]["ModelPackageArn"]
+    arn = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="churn-models", SortOrder="Descending")[
+        "ModelPackageSummaryList"
+    ][0]["ModelPackageArn"]
     (deployment_run,) = DagRun.find(dag_id="churn_deployment")
     assert deployment_run.run_id == model_package_run_id(arn, "churn-models", int(arn.rsplit("/", 1)[1]), "Approved")
     assert deployment_run.conf["model_package_arn"] == arn
 
 
 def test_the_deployment_creates_then_updates_the_endpoint_blue_green(dagbag, calls):
-    arn = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"][0]["ModelPackageArn"]
+    arn = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"][0][
+        "ModelPackageArn"
+    ]
     first, states = run(dagbag, "churn_deployment", {"model_package_arn": arn})
     assert first.state == "success", states
     deployment_actions = [a for a in calls.actions("sagemaker") if a.startswith(("Create", "Update"))]
@@ -131,7 +162,9 @@ def test_the_deployment_creates_then_updates_the_endpoint_blue_green(dagbag, cal
     assert model["PrimaryContainer"] == {"ModelPackageName": arn}
     assert model["EnableNetworkIsolation"] is True
     (config,) = calls.params("CreateEndpointConfig")
-    assert config["ProductionVariants"] == [{"VariantName": "AllTraffic", "ModelName": model["ModelName"], "InstanceType": "ml.m5.large", "InitialInstanceCount": 2}]
+    assert config["ProductionVariants"] == [
+        {"VariantName": "AllTraffic", "ModelName": model["ModelName"], "InstanceType": "ml.m5.large", "InitialInstanceCount": 2}
+    ]
     assert config["KmsKeyId"].startswith("arn:aws:kms:")
     endpoint = boto3.client("sagemaker").describe_endpoint(EndpointName="churn")
     assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", config["EndpointConfigName"])
@@ -145,7 +178,10 @@ def test_the_deployment_creates_then_updates_the_endpoint_blue_green(dagbag, cal
     shifting = calls.endpoint_updates[-1]["DeploymentConfig"]
     assert shifting["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "LINEAR"
     assert shifting["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "churn-5xx"}, {"AlarmName": "churn-latency"}]}
-    assert boto3.client("sagemaker").describe_endpoint(EndpointName="churn")["EndpointConfigName"] == new_config["EndpointConfigName"]
+    assert (
+        boto3.client("sagemaker").describe_endpoint(EndpointName="churn")["EndpointConfigName"]
+        == new_config["EndpointConfigName"]
+    )
 
 
 def test_a_second_run_of_the_same_conf_succeeds_with_its_own_names(dagbag, calls):
@@ -174,7 +210,9 @@ def test_new_data_trains_the_newest_image_and_a_package_waiting_for_approval_is_
     ecr = boto3.client("ecr")
     ecr.put_image(repositoryName="fraud-model", imageManifest=manifest("1"), imageTag="0ld0ld0")
     time.sleep(1.1)  # moto records push times in whole seconds
-    newest = ecr.put_image(repositoryName="fraud-model", imageManifest=manifest("2"), imageTag=COMMIT)["image"]["imageId"]["imageDigest"]
+    newest = ecr.put_image(repositoryName="fraud-model", imageManifest=manifest("2"), imageTag=COMMIT)["image"]["imageId"][
+        "imageDigest"
+    ]
     s3_conf = {"trigger_conf_version": 1, "source_kind": "s3_object_created", "s3_uri": "s3://ml-data/fraud/raw/new.csv"}
     dag_run, states = run(dagbag, "fraud_training", s3_conf)
     assert dag_run.state == "success", states
@@ -184,7 +222,9 @@ def test_new_data_trains_the_newest_image_and_a_package_waiting_for_approval_is_
     (package,) = calls.params("CreateModelPackage")
     assert package["ModelApprovalStatus"] == "PendingManualApproval"
 
-    pending = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="fraud-models")["ModelPackageSummaryList"][0]["ModelPackageArn"]
+    pending = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="fraud-models")["ModelPackageSummaryList"][0][
+        "ModelPackageArn"
+    ]
     calls.calls.clear()
     refused, states = run(dagbag, "fraud_deployment", {"model_package_arn": pending})
     assert refused.state == "failed"
