@@ -59,9 +59,14 @@ def train(args: argparse.Namespace) -> dict:
 
     validation_features, validation_labels = read_split(args.validation_dir)
     metrics = binary_classification_metrics(validation_labels, model.predict_proba(validation_features)[:, 1])
-    for name, entry in metrics["binary_classification_metrics"].items():
-        print(f"validation:{name}={entry['value']:.6f};")
+    for line in metric_lines(metrics):
+        print(line)
     return metrics
+
+
+def metric_lines(metrics: dict) -> list[str]:
+    """`validation:<name>=<value>;`: what the training job's metric definitions (in the DAG) pick up from the log."""
+    return [f"validation:{name}={entry['value']:.6f};" for name, entry in metrics["binary_classification_metrics"].items()]
 
 
 def main(argv: list[str]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
@@ -121,6 +122,23 @@ def test_training_runs_the_image_by_digest_with_network_isolation_and_the_config
     }
     assert config["HyperParameters"] == {"C": "0.5"}
     assert [c["ChannelName"] for c in config["InputDataConfig"]] == ["train", "validation"]
+
+
+def test_the_metric_definitions_read_what_the_starter_training_prints(dagbag):
+    import re
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "assets" / "starter"))
+    try:
+        from model.train import metric_lines
+    finally:
+        sys.path.pop(0)
+    printed = metric_lines({"binary_classification_metrics": {"auc": {"value": 0.98765432}, "f1": {"value": 1e-7}}})
+    definitions = dagbag.get_dag("churn_training").get_task("train").config["AlgorithmSpecification"]["MetricDefinitions"]
+    by_name = {d["Name"]: re.compile(d["Regex"]) for d in definitions}
+    log = "\n".join(["epoch 1", *printed])
+    assert float(by_name["validation:auc"].search(log).group(1)) == 0.987654
+    assert float(by_name["validation:f1"].search(log).group(1)) == 0.0
 
 
 def test_the_deployment_shifts_traffic_blue_green_with_alarm_rollback_or_goes_serverless(dagbag):
