@@ -21,47 +21,25 @@ from model.serve import create_app
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
+def train_command(splits: Path, model_dir: Path, hyperparameters: Path) -> list[str]:
+    return [
+        "train",
+        *("--train-dir", str(splits / "train"), "--validation-dir", str(splits / "validation")),
+        *("--model-dir", str(model_dir), "--hyperparameters", str(hyperparameters)),
+    ]
+
+
 @pytest.fixture(scope="module")
 def model_dir(splits, tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("model")
     hyperparameters = directory.parent / "hyperparameters.json"
     hyperparameters.write_text(json.dumps({"C": "0.5"}))  # SageMaker passes strings
-    assert (
-        entry_point(
-            [
-                "train",
-                "--train-dir",
-                str(splits / "train"),
-                "--validation-dir",
-                str(splits / "validation"),
-                "--model-dir",
-                str(directory),
-                "--hyperparameters",
-                str(hyperparameters),
-            ]
-        )
-        == 0
-    )
+    assert entry_point(train_command(splits, directory, hyperparameters)) == 0
     return directory
 
 
 def test_training_writes_a_model_and_prints_validation_metrics_for_the_metric_definitions(splits, tmp_path, capsys):
-    assert (
-        entry_point(
-            [
-                "train",
-                "--train-dir",
-                str(splits / "train"),
-                "--validation-dir",
-                str(splits / "validation"),
-                "--model-dir",
-                str(tmp_path),
-                "--hyperparameters",
-                str(tmp_path / "absent.json"),
-            ]
-        )
-        == 0
-    )
+    assert entry_point(train_command(splits, tmp_path, tmp_path / "absent.json")) == 0
     assert (tmp_path / "model.joblib").stat().st_size > 0
     printed = dict(line.rstrip(";").split("=") for line in capsys.readouterr().out.splitlines() if line.startswith("validation:"))
     assert set(printed) == {f"validation:{m}" for m in ("auc", "accuracy", "precision", "recall", "f1")}
@@ -72,19 +50,7 @@ def test_unknown_hyperparameters_fail_instead_of_being_ignored(splits, tmp_path)
     hyperparameters = tmp_path / "hyperparameters.json"
     hyperparameters.write_text(json.dumps({"learning_rate": "0.1"}))
     with pytest.raises(ValueError, match=r"unknown hyperparameters \['learning_rate'\]"):
-        entry_point(
-            [
-                "train",
-                "--train-dir",
-                str(splits / "train"),
-                "--validation-dir",
-                str(splits / "validation"),
-                "--model-dir",
-                str(tmp_path),
-                "--hyperparameters",
-                str(hyperparameters),
-            ]
-        )
+        entry_point(train_command(splits, tmp_path, hyperparameters))
 
 
 def test_evaluation_scores_the_packed_model_on_the_test_split(model_dir, splits, tmp_path):
