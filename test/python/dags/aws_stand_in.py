@@ -37,6 +37,8 @@ class AwsStandIn:
     calls: list[Call] = field(default_factory=list)
     endpoint_updates: list[dict[str, Any]] = field(default_factory=list)
     endpoint_url: str = ""
+    #: when set, an endpoint update "rolls back" as a blue/green deployment does when an alarm goes off
+    roll_back_updates: bool = False
 
     def actions(self, service: str | None = None) -> list[str]:
         return [c.action for c in self.calls if service is None or c.service == service]
@@ -96,8 +98,9 @@ def _patch(stand_in: AwsStandIn) -> list[tuple[type, str, Any]]:
         name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
         endpoint = backend.endpoints[name]
         config = backend.describe_endpoint_config(config_name)
-        endpoint.endpoint_config_name = config_name
-        endpoint.production_variants = config["ProductionVariants"]
+        if not stand_in.roll_back_updates:
+            endpoint.endpoint_config_name = config_name
+            endpoint.production_variants = config["ProductionVariants"]
         stand_in.endpoint_updates.append(
             {"EndpointName": name, "EndpointConfigName": config_name, "DeploymentConfig": self._get_param("DeploymentConfig")}
         )

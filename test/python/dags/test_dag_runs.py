@@ -72,6 +72,7 @@ def aws(airflow_db):
 def calls(aws):
     """The stand-in with a clean call log and the default (passing) evaluation report."""
     aws.calls.clear()
+    aws.roll_back_updates = False
     aws.evaluation = {"binary_classification_metrics": {"auc": {"value": 0.97}, "f1": {"value": 0.91}}}
     return aws
 
@@ -182,6 +183,19 @@ def test_the_deployment_creates_then_updates_the_endpoint_blue_green(dagbag, cal
         boto3.client("sagemaker").describe_endpoint(EndpointName="churn")["EndpointConfigName"]
         == new_config["EndpointConfigName"]
     )
+
+
+def test_a_deployment_that_rolled_back_fails_the_run(dagbag, calls):
+    arn = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"][0][
+        "ModelPackageArn"
+    ]
+    run(dagbag, "churn_deployment", {"model_package_arn": arn})  # the endpoint exists
+    serving = boto3.client("sagemaker").describe_endpoint(EndpointName="churn")["EndpointConfigName"]
+    calls.roll_back_updates = True
+    dag_run, states = run(dagbag, "churn_deployment", {"model_package_arn": arn})
+    assert dag_run.state == "failed"
+    assert (states["deploy_endpoint"], states["verify_endpoint"]) == ("success", "failed")
+    assert boto3.client("sagemaker").describe_endpoint(EndpointName="churn")["EndpointConfigName"] == serving
 
 
 def test_a_second_run_of_the_same_conf_succeeds_with_its_own_names(dagbag, calls):
