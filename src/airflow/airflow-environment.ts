@@ -18,6 +18,7 @@ import { acknowledgeBucketDeploymentFindings, acknowledgeProviderFindings } from
 import { createDefaultVpc, selectEnvironmentSubnets } from './private/network';
 import { validateCapacity, validateEnvironmentName, validateMaintenanceWindow, validateRequirements } from './private/validate';
 import { headObjectVersion, putVersionedText } from './private/versioned-object';
+import { logAccessTo } from '../private/access-logs';
 
 /** Who can reach the Airflow UI and API server. */
 export enum WebserverAccessMode {
@@ -391,19 +392,7 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
       encryptionKey: this.encryptionKey,
       bucketKeyEnabled: this.encryptionKey ? true : undefined,
     });
-    // Log delivery through a bucket policy, not the legacy LogDeliveryWrite ACL that the L2's
-    // serverAccessLogsBucket falls back to in apps without the serverAccessLogsUseBucketPolicy flag.
-    const prefix = 'source-bucket/';
-    (bucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = { destinationBucketName: logBucket.bucketName, logFilePrefix: prefix };
-    logBucket.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
-      actions: ['s3:PutObject'],
-      resources: [logBucket.arnForObjects(`${prefix}*`)],
-      conditions: {
-        ArnLike: { 'aws:SourceArn': bucket.bucketArn },
-        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-      },
-    }));
+    logAccessTo(bucket, logBucket, 'source-bucket/');
     return bucket;
   }
 

@@ -1,5 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
-import { IConstruct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
+import { acknowledge } from './acknowledge';
 
 /** The finding on a function role that carries AWS's basic execution policy (aws-cdk-lib providers use it). */
 export const BASIC_EXECUTION_ROLE_FINDING = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
@@ -26,4 +27,17 @@ function render(value: any): string {
     }
   }
   return JSON.stringify(value);
+}
+
+/** aws-cdk-lib's singleton that writes bucket notification settings (here: EventBridge on). */
+const BUCKET_NOTIFICATIONS_HANDLER = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+/** Acknowledges the findings on aws-cdk-lib's bucket-notifications provider, which `enableEventBridgeNotification` adds. */
+export function acknowledgeBucketNotificationsHandler(scope: Construct): void {
+  const handler = Stack.of(scope).node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER);
+  if (!handler) return;
+  acknowledge(handler, {
+    id: BASIC_EXECUTION_ROLE_FINDING,
+    reason: 'aws-cdk-lib bucket-notifications provider: the managed policy only lets it write its own CloudWatch logs.',
+  });
 }

@@ -15,7 +15,8 @@ import { Construct } from 'constructs';
 import { DagTriggerFunction } from './dag-trigger-function';
 import { IAirflowEnvironment } from '../airflow/airflow-environment-base';
 import { DagRunInput } from './private/dag-run-input';
-import { acknowledgeBucketNotificationsHandler, acknowledgeTriggerFindings } from './private/nag';
+import { acknowledgeTriggerFindings } from './private/nag';
+import { acknowledgeBucketNotificationsHandler } from '../private/nag-ids';
 import { validateDagId, validateEventPattern, validateGroupName, validatePrefix, validateTagPrefixes, validateTriggerProps } from './private/validate';
 import {
   DagRunTargetOptions,
