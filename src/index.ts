@@ -1,2 +1,3 @@
 export * from './airflow';
 export * from './trigger';
+export * from './delivery';

@@ -1,0 +1,2 @@
+export * from './model-build-pipeline';
+export * from './pipeline-source';

@@ -1,0 +1,276 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codecommit from 'aws-cdk-lib/aws-codecommit';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { PipelineSource } from './pipeline-source';
+import { imageBuildSpec, stageBuildSpec, validateBuildSpec } from './private/buildspecs';
+import { acknowledgePipelineFindings } from './private/nag';
+import { validatePrefix, validateRange } from './private/validate';
+import { logAccessTo } from '../private/access-logs';
+
+/** Properties of a {@link ModelBuildPipeline}. */
+export interface ModelBuildPipelineProps {
+  /** Where the model code comes from: `PipelineSource.connection(...)`, `.codeCommit(...)`, `.newCodeCommitRepository(...)` or `.s3(...)`. */
+  readonly source: PipelineSource;
+  /**
+   * The ECR repository the image is pushed to, tagged with the commit. Bring one with immutable tags and scan on push.
+   * @default - a new repository: immutable tags, scan on push, KMS encryption, keeps the last `maxImageCount` images
+   */
+  readonly imageRepository?: ecr.IRepository;
+  /**
+   * How many images the created repository keeps (older ones expire).
+   * @default 50
+   */
+  readonly maxImageCount?: number;
+  /**
+   * The bucket the preprocessing code is staged to.
+   * @default - a new versioned, KMS-encrypted, TLS-only bucket with access logs
+   */
+  readonly scriptBucket?: s3.IBucket;
+  /**
+   * The key prefix of the staged code: each commit's `preprocessing/*.py` lands under `<scriptPrefix><commit>/`.
+   * @default 'preprocessing/'
+   */
+  readonly scriptPrefix?: string;
+  /**
+   * The key that encrypts the created buckets, repository, topic and build artifacts.
+   * @default - a new key with rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * The topic told when a pipeline execution fails.
+   * @default - a new topic, unless `notifyOnFailure` is false
+   */
+  readonly failureTopic?: sns.ITopic;
+  /**
+   * Whether to notify a topic (given or created) when a pipeline execution fails.
+   * @default true
+   */
+  readonly notifyOnFailure?: boolean;
+  /**
+   * How long the build logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * The longest the validation build (lint and tests) may run.
+   * @default Duration.minutes(30)
+   */
+  readonly validateTimeout?: Duration;
+  /**
+   * The longest the image build may run.
+   * @default Duration.minutes(60)
+   */
+  readonly imageBuildTimeout?: Duration;
+  /**
+   * What happens to the created buckets, repository and key when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * CodePipeline (V2) from a source of your choice to a validated commit, its preprocessing code staged in S3
+ * under the commit, and its model image in ECR tagged with the commit.
+ *
+ * Stages: Source → Validate (the repository's lint and tests) → StagePreprocessing (`preprocessing/*.py` to
+ * `s3://<scriptBucket>/<scriptPrefix><commit>/`) → BuildImage (`docker build` and push `<repository>:<commit>`,
+ * privileged only here). The image push is what starts training (see `DagTrigger.onImagePushed`), and it comes
+ * last, so the code it needs is already staged.
+ */
+export class ModelBuildPipeline extends Construct {
+  /** The pipeline. */
+  public readonly pipeline: codepipeline.Pipeline;
+  /** The repository the model image is pushed to. */
+  public readonly imageRepository: ecr.IRepository;
+  /** The bucket the preprocessing code is staged to. */
+  public readonly scriptBucket: s3.IBucket;
+  /** The key prefix of the staged code; a commit's code is under `<scriptPrefix><commit>/`. */
+  public readonly scriptPrefix: string;
+  /** `s3://<bucket>/<scriptPrefix>`: the `preprocessing.script_prefix` of the DAGs' pipeline config. */
+  public readonly scriptLocationPrefix: string;
+  /** The CodeCommit repository, when the source is one. */
+  public readonly sourceRepository?: codecommit.IRepository;
+  /** The topic told about failed executions, when notifications are on. */
+  public readonly failureTopic?: sns.ITopic;
+  /** The key of the pipeline's artifacts and of what this construct created. */
+  public readonly encryptionKey: kms.IKey;
+  /** The validation project (lint and tests). */
+  public readonly validateProject: codebuild.PipelineProject;
+  /** The project that stages the preprocessing code. */
+  public readonly stageProject: codebuild.PipelineProject;
+  /** The project that builds and pushes the image. */
+  public readonly imageProject: codebuild.PipelineProject;
+
+  constructor(scope: Construct, id: string, props: ModelBuildPipelineProps) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const maxImageCount = props.maxImageCount ?? 50;
+    validateRange('maxImageCount', maxImageCount, 1, 10000);
+    this.scriptPrefix = props.scriptPrefix ?? 'preprocessing/';
+    validatePrefix('scriptPrefix', this.scriptPrefix);
+    const validateTimeout = props.validateTimeout ?? Duration.minutes(30);
+    const imageBuildTimeout = props.imageBuildTimeout ?? Duration.minutes(60);
+    validateRange('validateTimeout (minutes)', validateTimeout.toMinutes(), 5, 480);
+    validateRange('imageBuildTimeout (minutes)', imageBuildTimeout.toMinutes(), 5, 480);
+    if (props.failureTopic && props.notifyOnFailure === false) {
+      throw new Error('failureTopic is given but notifyOnFailure is false; drop one of them');
+    }
+
+    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
+      description: `cdk-mwaa-mlops model build ${this.node.path}: artifacts, staged code, images, notifications`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    const buckets = this.createBuckets(props.scriptBucket, removalPolicy);
+    this.scriptBucket = buckets.scriptBucket;
+    this.scriptLocationPrefix = `s3://${this.scriptBucket.bucketName}/${this.scriptPrefix}`;
+    this.imageRepository = props.imageRepository ?? new ecr.Repository(this, 'ImageRepository', {
+      imageScanOnPush: true,
+      imageTagMutability: ecr.TagMutability.IMMUTABLE,
+      encryption: ecr.RepositoryEncryption.KMS,
+      encryptionKey: this.encryptionKey,
+      lifecycleRules: [{ description: `Keep the last ${maxImageCount} images`, maxImageCount }],
+      removalPolicy,
+    });
+
+    this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
+      pipelineType: codepipeline.PipelineType.V2,
+      artifactBucket: buckets.artifactBucket,
+      restartExecutionOnUpdate: false,
+    });
+    const sourceOutput = new codepipeline.Artifact('Source');
+    const source = props.source.bind(this, this.pipeline, sourceOutput);
+    this.sourceRepository = source.repository;
+    if (source.trigger) this.pipeline.addTrigger(source.trigger);
+    const revision = { COMMIT_ID: { value: source.revisionVariable } };
+
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    this.validateProject = this.project('Validate', validateBuildSpec(), validateTimeout, logRetention, removalPolicy);
+    this.stageProject = this.project('StagePreprocessing', stageBuildSpec(), Duration.minutes(10), logRetention, removalPolicy, {
+      SCRIPT_BUCKET: { value: this.scriptBucket.bucketName },
+      SCRIPT_PREFIX: { value: this.scriptPrefix },
+    });
+    this.scriptBucket.grantPut(this.stageProject, `${this.scriptPrefix}*`);
+    this.imageProject = this.project('BuildImage', imageBuildSpec(), imageBuildTimeout, logRetention, removalPolicy, {
+      IMAGE_REPOSITORY_URI: { value: this.imageRepository.repositoryUri },
+      IMAGE_REPOSITORY_NAME: { value: this.imageRepository.repositoryName },
+    }, true);
+    this.imageRepository.grantPullPush(this.imageProject);
+    this.imageProject.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['ecr:DescribeImages'],
+      resources: [this.imageRepository.repositoryArn],
+    }));
+
+    this.pipeline.addStage({ stageName: 'Source', actions: [source.action] });
+    this.pipeline.addStage({
+      stageName: 'Validate',
+      actions: [new actions.CodeBuildAction({ actionName: 'LintAndTest', project: this.validateProject, input: sourceOutput, environmentVariables: revision })],
+    });
+    this.pipeline.addStage({
+      stageName: 'StagePreprocessing',
+      actions: [new actions.CodeBuildAction({ actionName: 'CopyToS3', project: this.stageProject, input: sourceOutput, environmentVariables: revision })],
+    });
+    this.pipeline.addStage({
+      stageName: 'BuildImage',
+      actions: [new actions.CodeBuildAction({
+        actionName: 'BuildAndPush', project: this.imageProject, input: sourceOutput, environmentVariables: revision, variablesNamespace: 'Image',
+      })],
+    });
+
+    if (props.notifyOnFailure !== false) {
+      this.failureTopic = props.failureTopic ?? new sns.Topic(this, 'FailureTopic', {
+        displayName: 'cdk-mwaa-mlops model build failures',
+        masterKey: this.encryptionKey,
+        enforceSSL: true,
+      });
+      this.encryptionKey.grant(new iam.ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+      this.pipeline.onStateChange('Failed', {
+        description: `Tells ${this.failureTopic.node.path} when ${this.node.path} fails`,
+        eventPattern: { detail: { state: ['FAILED'] } },
+        target: new targets.SnsTopic(this.failureTopic, {
+          message: events.RuleTargetInput.fromText(
+            `Model build pipeline ${events.EventField.fromPath('$.detail.pipeline')} failed: execution ${events.EventField.fromPath('$.detail.execution-id')}`,
+          ),
+        }),
+      });
+    }
+    acknowledgePipelineFindings({
+      scope: this,
+      artifactBucketArn: buckets.artifactBucket.bucketArn,
+      scriptObjectsArn: this.scriptBucket.arnForObjects(`${this.scriptPrefix}*`),
+      projects: { validate: this.validateProject, stage: this.stageProject, image: this.imageProject },
+    });
+  }
+
+  /** Lets the grantee (e.g. the Glue job's role) read the staged preprocessing code. */
+  public grantReadPreprocessingCode(grantee: iam.IGrantable): iam.Grant {
+    return this.scriptBucket.grantRead(grantee, `${this.scriptPrefix}*`);
+  }
+
+  /** Lets the grantee (e.g. SageMaker's execution role) pull the model images. */
+  public grantPullImages(grantee: iam.IGrantable): iam.Grant {
+    const grant = this.imageRepository.grantPull(grantee);
+    this.encryptionKey.grantDecrypt(grantee);
+    return grant;
+  }
+
+  private createBuckets(scriptBucket: s3.IBucket | undefined, removalPolicy: RemovalPolicy) {
+    const common = {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+    };
+    const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
+      ...common,
+      // S3 server access logging writes only to buckets with SSE-S3.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+    });
+    const encrypted = { ...common, versioned: true, encryption: s3.BucketEncryption.KMS, encryptionKey: this.encryptionKey, bucketKeyEnabled: true };
+    const artifactBucket = new s3.Bucket(this, 'ArtifactBucket', { ...encrypted, lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), expiration: Duration.days(365) }] });
+    logAccessTo(artifactBucket, accessLogs, 'artifacts/');
+    if (scriptBucket) return { artifactBucket, scriptBucket };
+    const created = new s3.Bucket(this, 'ScriptBucket', encrypted);
+    logAccessTo(created, accessLogs, 'scripts/');
+    return { artifactBucket, scriptBucket: created as s3.IBucket };
+  }
+
+  private project(
+    id: string,
+    buildSpec: codebuild.BuildSpec,
+    timeout: Duration,
+    retention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+    environmentVariables: Record<string, codebuild.BuildEnvironmentVariable> = {},
+    privileged = false,
+  ): codebuild.PipelineProject {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy });
+    return new codebuild.PipelineProject(this, id, {
+      description: `cdk-mwaa-mlops model build: ${id} (${Stack.of(this).stackName})`,
+      buildSpec,
+      environment: {
+        buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
+        computeType: privileged ? codebuild.ComputeType.MEDIUM : codebuild.ComputeType.SMALL,
+        privileged,
+      },
+      environmentVariables,
+      encryptionKey: this.encryptionKey,
+      timeout,
+      logging: { cloudWatch: { logGroup } },
+      cache: privileged ? codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER) : undefined,
+    });
+  }
+}

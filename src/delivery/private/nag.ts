@@ -1,0 +1,53 @@
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { IConstruct } from 'constructs';
+import { acknowledge, Finding } from '../../private/acknowledge';
+import { nagString } from '../../private/nag-ids';
+
+/** The wildcard actions of aws-cdk-lib's bucket and key grants (`grantReadWrite`, `grantPut`, `grantEncryptDecrypt`). */
+const GRANT_ACTIONS = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
+
+/** The parts of a model build pipeline that cdk-nag's findings concern. */
+export interface PipelineParts {
+  readonly scope: IConstruct;
+  readonly artifactBucketArn: string;
+  readonly scriptObjectsArn: string;
+  readonly projects: { validate: codebuild.PipelineProject; stage: codebuild.PipelineProject; image: codebuild.PipelineProject };
+}
+
+/** Acknowledges, with reasons, what cdk-nag reports on the roles aws-cdk-lib's pipeline and projects create. */
+export function acknowledgePipelineFindings(parts: PipelineParts): void {
+  const artifacts: Finding[] = [
+    ...GRANT_ACTIONS.map((action) => ({
+      id: `AwsSolutions-IAM5[Action::${action}]`,
+      reason: `aws-cdk-lib's grant on this pipeline's own artifact bucket, staging prefix or key: ${action} names the object- and key-level actions of that grant, on those resources only.`,
+    })),
+    {
+      id: `AwsSolutions-IAM5[Resource::${nagString(parts.scope, parts.artifactBucketArn)}/*]`,
+      reason: 'Pipeline artifacts are objects of this pipeline\'s own artifact bucket with names CodePipeline chooses per execution.',
+    },
+  ];
+  for (const role of parts.scope.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
+    acknowledge(role, ...artifacts);
+  }
+  for (const project of Object.values(parts.projects)) {
+    const name = nagString(parts.scope, project.projectName);
+    acknowledge(project,
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/${name}:*]`,
+        reason: 'aws-cdk-lib lets a CodeBuild project write the log streams of its default log group, whose stream names are per build.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/${name}-*]`,
+        reason: 'aws-cdk-lib lets a CodeBuild project create and write its own test report groups, named after the project.',
+      });
+  }
+  acknowledge(parts.projects.stage, {
+    id: `AwsSolutions-IAM5[Resource::${nagString(parts.scope, parts.scriptObjectsArn)}]`,
+    reason: 'The staging build writes each commit\'s code under the staging prefix: object names carry the commit.',
+  });
+  acknowledge(parts.projects.image, {
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'ecr:GetAuthorizationToken (docker login) has no resource; pushing is granted on this repository only.',
+  });
+}
