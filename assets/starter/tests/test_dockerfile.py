@@ -31,7 +31,7 @@ def test_hadolint_finds_nothing():
 
 def test_the_base_image_is_a_slim_python_pinned_to_a_patch_release():
     (base,) = [value for keyword, value in instructions() if keyword == "FROM"]
-    assert re.fullmatch(r"python:3\.\d+\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", base), base
+    assert re.fullmatch(r"(public\.ecr\.aws/docker/library/)?python:3\.\d+\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", base), base
 
 
 def test_it_runs_as_a_non_root_user():
