@@ -111,6 +111,7 @@ export class ModelBuildPipeline extends Construct {
   public readonly stageProject: codebuild.PipelineProject;
   /** The project that builds and pushes the image. */
   public readonly imageProject: codebuild.PipelineProject;
+  private readonly ownsImageRepository: boolean;
 
   constructor(scope: Construct, id: string, props: ModelBuildPipelineProps) {
     super(scope, id);
@@ -135,6 +136,7 @@ export class ModelBuildPipeline extends Construct {
     const buckets = this.createBuckets(props.scriptBucket, removalPolicy);
     this.scriptBucket = buckets.scriptBucket;
     this.scriptLocationPrefix = `s3://${this.scriptBucket.bucketName}/${this.scriptPrefix}`;
+    this.ownsImageRepository = !props.imageRepository;
     this.imageRepository = props.imageRepository ?? new ecr.Repository(this, 'ImageRepository', {
       imageScanOnPush: true,
       imageTagMutability: ecr.TagMutability.IMMUTABLE,
@@ -189,12 +191,7 @@ export class ModelBuildPipeline extends Construct {
     });
 
     if (props.notifyOnFailure !== false) {
-      this.failureTopic = props.failureTopic ?? new sns.Topic(this, 'FailureTopic', {
-        displayName: 'cdk-mwaa-mlops model build failures',
-        masterKey: this.encryptionKey,
-        enforceSSL: true,
-      });
-      this.encryptionKey.grant(new iam.ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+      this.failureTopic = props.failureTopic ?? this.createFailureTopic();
       this.pipeline.onStateChange('Failed', {
         description: `Tells ${this.failureTopic.node.path} when ${this.node.path} fails`,
         eventPattern: { detail: { state: ['FAILED'] } },
@@ -221,8 +218,18 @@ export class ModelBuildPipeline extends Construct {
   /** Lets the grantee (e.g. SageMaker's execution role) pull the model images. */
   public grantPullImages(grantee: iam.IGrantable): iam.Grant {
     const grant = this.imageRepository.grantPull(grantee);
-    this.encryptionKey.grantDecrypt(grantee);
+    if (this.ownsImageRepository) this.encryptionKey.grantDecrypt(grantee);
     return grant;
+  }
+
+  private createFailureTopic(): sns.ITopic {
+    // EventBridge publishes to the topic, so it may use the topic's key.
+    this.encryptionKey.grant(new iam.ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    return new sns.Topic(this, 'FailureTopic', {
+      displayName: 'cdk-mwaa-mlops model build failures',
+      masterKey: this.encryptionKey,
+      enforceSSL: true,
+    });
   }
 
   private createBuckets(scriptBucket: s3.IBucket | undefined, removalPolicy: RemovalPolicy) {

@@ -179,8 +179,13 @@ describe('image repository', () => {
     const stack = newStack();
     const imageRepository = ecr.Repository.fromRepositoryName(stack, 'Images', 'team-images');
     const pipeline = new ModelBuildPipeline(stack, 'Build', { source: SOURCES.codecommit(stack), imageRepository });
-    template(stack).resourceCountIs('AWS::ECR::Repository', 0);
+    const puller = new iam.Role(stack, 'Puller', { assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com') });
+    pipeline.grantPullImages(puller);
+    const t = template(stack);
+    t.resourceCountIs('AWS::ECR::Repository', 0);
     expect(pipeline.imageRepository).toBe(imageRepository);
+    // the construct's key does not encrypt a brought repository: pulling it needs no grant on that key
+    expect(rolePolicyStatements(t, 'Puller').flatMap((s: any) => [s.Action].flat())).not.toContain('kms:Decrypt');
   });
 });
 
@@ -234,6 +239,7 @@ describe('notifications', () => {
     const { t, pipeline } = build();
     expect(pipeline.failureTopic).toBeDefined();
     t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    expect(JSON.stringify(t.findResources('AWS::KMS::Key'))).toContain('events.amazonaws.com'); // EventBridge may use the topic's key
     t.hasResourceProperties('AWS::SNS::TopicPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Condition: { Bool: { 'aws:SecureTransport': 'false' } }, Effect: 'Deny' })]) } });
     t.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ 'detail': { state: ['FAILED'] }, 'detail-type': ['CodePipeline Pipeline Execution State Change'] }),
@@ -247,6 +253,7 @@ describe('notifications', () => {
     const given = new ModelBuildPipeline(stack, 'Build', { source: SOURCES['new-codecommit'](stack), failureTopic: topic });
     expect(given.failureTopic).toBe(topic);
     template(stack).resourceCountIs('AWS::SNS::Topic', 1);
+    expect(JSON.stringify(template(stack).findResources('AWS::KMS::Key'))).not.toContain('events.amazonaws.com');
 
     const { t, pipeline } = build('new-codecommit', { notifyOnFailure: false });
     expect(pipeline.failureTopic).toBeUndefined();
