@@ -57,13 +57,6 @@ def tags(config: PipelineConfig, dag_id: str) -> list[dict[str, str]]:
     return [{"Key": TAGGED_BY, "Value": config.pipeline_name}, {"Key": "cdk-mwaa-mlops:dag", "Value": dag_id}]
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise ValueError(f"not an S3 URI: {uri!r}")
-    bucket, _, key = uri[5:].partition("/")
-    return bucket, key
-
-
 def aws_client(config: PipelineConfig, service: str):
     from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 

@@ -22,7 +22,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Param, chain, task
 
-from cdk_mwaa_mlops.common import aws_client, dag_arguments, pulled, split_s3_uri, tags
+from cdk_mwaa_mlops.common import aws_client, dag_arguments, pulled, tags
 from cdk_mwaa_mlops.config import PipelineConfig
 from cdk_mwaa_mlops.naming import client_token, model_package_run_id, resource_name, run_key
 
@@ -111,7 +111,7 @@ def build_training_dag(config: PipelineConfig) -> DAG:
         @task.short_circuit(task_id="quality_gate", ignore_downstream_trigger_rules=True)
         def quality_gate(**context: Any) -> bool:
             resolved_run = context["ti"].xcom_pull(task_ids=RESOLVE)
-            return check_quality_gate(config, resolved_run["evaluation_uri"] + "evaluation.json", context["ti"])
+            return check_quality_gate(config, resolved_run["evaluation_report"], context["ti"])
 
         gate = quality_gate()
 
@@ -168,7 +168,6 @@ def resolve_training_run(config: PipelineConfig, params: dict[str, Any], dag_id:
     base = f"{config.pipeline_name}/{key}/"
     artifacts = f"s3://{config.data_bucket}/{config.artifacts_prefix}{base}"
     return {
-        "run_key": key,
         "image_uri": image_uri,
         "image_tag": image_tag,
         "input_uri": params.get("s3_uri") or f"s3://{config.data_bucket}/{config.raw_prefix}",
@@ -178,6 +177,8 @@ def resolve_training_run(config: PipelineConfig, params: dict[str, Any], dag_id:
         "training_output_uri": f"{artifacts}training/",
         "evaluation_job_name": resource_name(config.pipeline_name, "eval", key),
         "evaluation_uri": f"{artifacts}evaluation/",
+        # what the image's `evaluate` writes into evaluation_uri
+        "evaluation_report": f"{artifacts}evaluation/evaluation.json",
         "registration_token": client_token(dag_id, run_id, "register"),
     }
 
@@ -310,16 +311,16 @@ def read_metric(evaluation: dict[str, Any], metric: str) -> float:
     return float(found[metric])
 
 
-def check_quality_gate(config: PipelineConfig, evaluation_uri: str, ti: Any) -> bool:
+def check_quality_gate(config: PipelineConfig, report_uri: str, ti: Any) -> bool:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from airflow.sdk.exceptions import AirflowFailException
 
-    bucket, key = split_s3_uri(evaluation_uri)
+    bucket, key = S3Hook.parse_s3_url(report_uri)
     try:
         report = json.loads(S3Hook(aws_conn_id=config.aws_conn_id).read_key(key, bucket))
         value = read_metric(report, config.metric)
     except (KeyError, ValueError) as error:
-        raise AirflowFailException(f"{evaluation_uri}: {error}") from None
+        raise AirflowFailException(f"{report_uri}: {error}") from None
     passed = value >= config.threshold if config.comparison == "GreaterThanOrEqualTo" else value <= config.threshold
     ti.xcom_push(key="metric_value", value=value)
     verdict = "passes" if passed else "fails"
@@ -343,7 +344,7 @@ def registration_extras(config: PipelineConfig) -> dict[str, Any]:
             "ModelQuality": {
                 "Statistics": {
                     "ContentType": "application/json",
-                    "S3Uri": pulled(RESOLVE, "evaluation_uri") + "evaluation.json",
+                    "S3Uri": pulled(RESOLVE, "evaluation_report"),
                 }
             }
         },
