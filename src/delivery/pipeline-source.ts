@@ -9,7 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { acknowledgeBucketNotificationsHandler } from '../private/nag-ids';
-import { validateBranch, validateConnectionArn, validateObjectKey, validateRepositoryPath } from './private/validate';
+import { validateBranch, validateCodeCommitRepositoryName, validateConnectionArn, validateObjectKey, validateRepositoryPath } from './private/validate';
 
 /** The starter model repository shipped with the library (assets/starter). */
 export const STARTER_REPOSITORY_DIRECTORY = path.join(__dirname, '..', '..', 'assets', 'starter');
@@ -124,9 +124,7 @@ export abstract class PipelineSource {
    * the whole loop. The repository is retained when the stack is deleted.
    */
   public static newCodeCommitRepository(options: NewCodeCommitSourceOptions): PipelineSource {
-    if (!/^[\w.-]{1,100}$/.test(options.repositoryName) || options.repositoryName.endsWith('.git')) {
-      throw new Error(`repositoryName: '${options.repositoryName}' is not a CodeCommit repository name (1-100 letters, digits, '.', '_', '-'; not ending in .git)`);
-    }
+    validateCodeCommitRepositoryName(options.repositoryName);
     const branch = validateBranch(options.branch ?? 'main');
     return new (class extends PipelineSource {
       public readonly kind = 'new-codecommit';

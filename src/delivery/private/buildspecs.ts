@@ -6,6 +6,9 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
  * `preprocessing/*.py` for staging, a `Dockerfile` at the root for the image. No command prints the environment.
  */
 
+/** Stops a build that got no revision: staged code and image tag would both be unnamed. */
+const REQUIRE_COMMIT_ID = '[ -n "${COMMIT_ID}" ] || { echo "COMMIT_ID is empty: the source action gave no revision" >&2; exit 1; }';
+
 /** Lint and unit tests, in a virtual environment of the source directory (CodeBuild's Python, Java for local Spark). */
 export const VALIDATE_COMMANDS = {
   install: [
@@ -21,7 +24,7 @@ export const VALIDATE_COMMANDS = {
 
 /** Copies the preprocessing code to `s3://$SCRIPT_BUCKET/$SCRIPT_PREFIX$COMMIT_ID/`, where the training DAG reads it. */
 export const STAGE_COMMANDS = [
-  '[ -n "${COMMIT_ID}" ] || { echo "COMMIT_ID is empty: the source action gave no revision" >&2; exit 1; }',
+  REQUIRE_COMMIT_ID,
   'aws s3 cp preprocessing/ "s3://${SCRIPT_BUCKET}/${SCRIPT_PREFIX}${COMMIT_ID}/" --recursive --exclude "*" --include "*.py" --only-show-errors',
   'echo "staged s3://${SCRIPT_BUCKET}/${SCRIPT_PREFIX}${COMMIT_ID}/preprocess.py"',
 ];
@@ -29,7 +32,7 @@ export const STAGE_COMMANDS = [
 /** Builds and pushes `$IMAGE_REPOSITORY_URI:$COMMIT_ID` once (tags are immutable: a re-run of a commit reuses its image). */
 export const IMAGE_COMMANDS = {
   preBuild: [
-    '[ -n "${COMMIT_ID}" ] || { echo "COMMIT_ID is empty: the source action gave no revision" >&2; exit 1; }',
+    REQUIRE_COMMIT_ID,
     'aws ecr get-login-password --region "${AWS_REGION}" | docker login --username AWS --password-stdin "${IMAGE_REPOSITORY_URI%%/*}"',
   ],
   build: [

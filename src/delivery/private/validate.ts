@@ -18,6 +18,13 @@ export function validateRepositoryPath(prop: string, value: string): void {
   }
 }
 
+/** Throws unless the name is a CodeCommit repository name. */
+export function validateCodeCommitRepositoryName(name: string): void {
+  if (!/^[\w.-]{1,100}$/.test(name) || name.endsWith('.git')) {
+    throw new Error(`repositoryName: '${name}' is not a CodeCommit repository name (1-100 letters, digits, '.', '_', '-'; not ending in .git)`);
+  }
+}
+
 /** Returns the branch, or throws when it is empty or not a Git branch name. */
 export function validateBranch(branch: string): string {
   if (Token.isUnresolved(branch)) return branch;
