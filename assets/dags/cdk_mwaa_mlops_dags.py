@@ -22,4 +22,5 @@ CONFIG_DIRECTORY = Path(__file__).resolve().parent / "cdk_mwaa_mlops_pipelines"
 
 for _config in load_configs(CONFIG_DIRECTORY):
     globals()[_config.training_dag_id] = build_training_dag(_config)
-    globals()[_config.deployment_dag_id] = build_deployment_dag(_config)
+    if _config.deploys:
+        globals()[_config.deployment_dag_id] = build_deployment_dag(_config)

@@ -24,7 +24,7 @@ INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 GLUE_JOB_NAME = re.compile(r"^[\w.-]{1,255}$")
 COMPARISONS = ("GreaterThanOrEqualTo", "LessThanOrEqualTo")
 TRAFFIC_SHIFTING = ("ALL_AT_ONCE", "CANARY", "LINEAR")
-MODES = ("real_time", "serverless")
+MODES = ("real_time", "serverless", "none")
 
 
 class ConfigError(ValueError):
@@ -108,12 +108,13 @@ class PipelineConfig:
     raw_prefix: str
     processed_prefix: str
     artifacts_prefix: str
+    checkpoints_prefix: str
     glue_job_name: str
     script_prefix: str
     image_repository_name: str
     role_arn: str
     model_package_group_name: str
-    endpoint_name: str
+    endpoint_name: str | None = None
     aws_conn_id: str = "aws_default"
     notification_topic_arn: str | None = None
     kms_key_arn: str | None = None
@@ -128,6 +129,8 @@ class PipelineConfig:
     training_volume_gb: int = 30
     training_max_runtime_seconds: int = 3600
     hyperparameters: dict[str, str] = field(default_factory=dict)
+    #: managed spot training: the longest a job may wait for and run on spot capacity (None: on-demand)
+    spot_max_wait_seconds: int | None = None
     evaluation_instance_type: str = "ml.m5.large"
     metric: str = "auc"
     threshold: float = 0.9
@@ -141,6 +144,11 @@ class PipelineConfig:
     rollback_alarm_names: tuple[str, ...] = ()
     serverless_memory_mb: int = 2048
     serverless_max_concurrency: int = 5
+
+    @property
+    def deploys(self) -> bool:
+        """Whether the pipeline deploys approved packages to an endpoint (mode `none`: registry only)."""
+        return self.mode != "none"
 
     @property
     def training_dag_id(self) -> str:
@@ -171,7 +179,13 @@ def parse_config(source: str, document: Any) -> PipelineConfig:
 
     data = root.section("data")
     values["data_bucket"] = data.get("bucket", str, pattern=re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))
-    for key, default in (("raw_prefix", "raw/"), ("processed_prefix", "processed/"), ("artifacts_prefix", "artifacts/")):
+    prefixes = (
+        ("raw_prefix", "raw/"),
+        ("processed_prefix", "processed/"),
+        ("artifacts_prefix", "artifacts/"),
+        ("checkpoints_prefix", "checkpoints/"),
+    )
+    for key, default in prefixes:
         values[key] = data.get(key, str, default, pattern=re.compile(r"^([\w!.*'()-]+/)*$"))
     values["kms_key_arn"] = data.get("kms_key_arn", str, None, pattern=KMS_KEY_ARN)
     data.done()
@@ -199,6 +213,12 @@ def parse_config(source: str, document: Any) -> PipelineConfig:
     if not all(isinstance(v, str) for v in hyperparameters.values()):
         raise training.fail("hyperparameters", "must map names to strings (SageMaker passes hyperparameters as strings)")
     values["hyperparameters"] = hyperparameters
+    spot = training.section("spot", required=False)
+    if spot is not None:
+        values["spot_max_wait_seconds"] = spot.get("max_wait_seconds", int, minimum=60, maximum=28 * 24 * 3600)
+        if values["spot_max_wait_seconds"] < values["training_max_runtime_seconds"]:
+            raise spot.fail("max_wait_seconds", "must be at least training.max_runtime_seconds (SageMaker's rule for spot jobs)")
+        spot.done()
     training.done()
 
     evaluation = root.section("evaluation")
@@ -214,8 +234,11 @@ def parse_config(source: str, document: Any) -> PipelineConfig:
     registry.done()
 
     deployment = root.section("deployment")
-    values["endpoint_name"] = deployment.get("endpoint_name", str, pattern=SAGEMAKER_NAME)
     values["mode"] = deployment.get("mode", str, "real_time", choices=MODES)
+    if values["mode"] == "none":
+        values["endpoint_name"] = deployment.get("endpoint_name", str, None, pattern=SAGEMAKER_NAME)
+    else:
+        values["endpoint_name"] = deployment.get("endpoint_name", str, pattern=SAGEMAKER_NAME)
     values["instance_type"] = deployment.get("instance_type", str, "ml.m5.large", pattern=INSTANCE_TYPE)
     values["initial_instance_count"] = deployment.get("initial_instance_count", int, 1, minimum=1, maximum=100)
     values["termination_wait_seconds"] = deployment.get("termination_wait_seconds", int, 300, minimum=0, maximum=3600)
@@ -229,11 +252,14 @@ def parse_config(source: str, document: Any) -> PipelineConfig:
     values["serverless_max_concurrency"] = deployment.get("serverless_max_concurrency", int, 5, minimum=1, maximum=200)
     shifting = deployment.section("traffic_shifting", required=False)
     if shifting is not None:
+        # SageMaker's TrafficRoutingConfig: a canary is at most 50% of the fleet, a linear step 10-50%.
         values["traffic_shifting"] = TrafficShifting(
             type=shifting.get("type", str, "CANARY", choices=TRAFFIC_SHIFTING),
-            step_percent=shifting.get("step_percent", int, 10, minimum=10, maximum=50),
+            step_percent=shifting.get("step_percent", int, 10, minimum=1, maximum=50),
             wait_seconds=shifting.get("wait_seconds", int, 300, minimum=0, maximum=3600),
         )
+        if values["traffic_shifting"].type == "LINEAR" and values["traffic_shifting"].step_percent < 10:
+            raise shifting.fail("step_percent", "must be between 10 and 50 for LINEAR traffic shifting")
         shifting.done()
     deployment.done()
     root.done()

@@ -127,7 +127,7 @@ def build_training_dag(config: PipelineConfig) -> DAG:
 
         chain(resolved, preprocess, train, evaluate, gate, register)
 
-        if config.auto_approve:
+        if config.auto_approve and config.deploys:
 
             @task(task_id="deployment_request", multiple_outputs=True)
             def deployment_request(**context: Any) -> dict[str, Any]:
@@ -175,6 +175,8 @@ def resolve_training_run(config: PipelineConfig, params: dict[str, Any], dag_id:
         "preprocessing_script": f"{config.script_prefix}{image_tag}/preprocess.py",
         "training_job_name": resource_name(config.pipeline_name, "train", key),
         "training_output_uri": f"{artifacts}training/",
+        # spot jobs resume from here after an interruption (and a retried task's job picks up the same checkpoints)
+        "checkpoint_uri": f"s3://{config.data_bucket}/{config.checkpoints_prefix}{base}",
         "evaluation_job_name": resource_name(config.pipeline_name, "eval", key),
         "evaluation_uri": f"{artifacts}evaluation/",
         # what the image's `evaluate` writes into evaluation_uri
@@ -241,6 +243,10 @@ def training_job_config(config: PipelineConfig) -> dict[str, Any]:
         "EnableNetworkIsolation": True,
         "Tags": tags(config, config.training_dag_id),
     }
+    if config.spot_max_wait_seconds is not None:
+        job["EnableManagedSpotTraining"] = True
+        job["StoppingCondition"]["MaxWaitTimeInSeconds"] = config.spot_max_wait_seconds
+        job["CheckpointConfig"] = {"S3Uri": pulled(RESOLVE, "checkpoint_uri"), "LocalPath": "/opt/ml/checkpoints"}
     if config.kms_key_arn:
         job["OutputDataConfig"]["KmsKeyId"] = config.kms_key_arn
         job["ResourceConfig"]["VolumeKmsKeyId"] = config.kms_key_arn

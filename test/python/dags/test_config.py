@@ -50,39 +50,48 @@ def test_the_fixture_configs_load_in_file_order():
     assert [c.pipeline_name for c in load_configs(FIXTURES)] == ["churn", "fraud"]
 
 
-@pytest.mark.parametrize(
-    "path, value, message",
-    [
-        ("config_version", 2, "config_version is not supported by these DAGs (they read version 1) (got 2)"),
-        ("pipeline_name", "Demo_1", r"pipeline_name must match"),
-        ("pipeline_name", "a" * 25, "pipeline_name must be at most 24 characters"),
-        ("data", ..., "data is required"),
-        ("data.bucket", "s3://ml-data", "data.bucket must match"),
-        ("preprocessing.script_prefix", "s3://ml-code/preprocessing", "preprocessing.script_prefix must match"),
-        ("preprocessing.train_fraction", 0.9, "preprocessing.validation_fraction plus train_fraction must be below 1"),
-        ("training.role_arn", "demo-role", "training.role_arn must match"),
-        ("training.instance_count", "2", "training.instance_count must be int"),
-        ("training.instance_count", True, "training.instance_count must be int"),
-        ("training.hyperparameters", {"C": 0.5}, "training.hyperparameters must map names to strings"),
-        ("evaluation.threshold", ..., "evaluation.threshold is required"),
-        (
-            "evaluation.comparison",
-            "GreaterThan",
-            "evaluation.comparison must be one of ['GreaterThanOrEqualTo', 'LessThanOrEqualTo']",
-        ),
-        ("registry.auto_approve", "yes", "registry.auto_approve must be bool"),
-        ("deployment.mode", "batch", "deployment.mode must be one of ['real_time', 'serverless']"),
-        ("deployment.serverless_memory_mb", 1000, "deployment.serverless_memory_mb must be one of"),
-        (
-            "deployment.traffic_shifting",
-            {"type": "LINEAR", "step_percent": 60},
-            "deployment.traffic_shifting.step_percent must be between 10 and 50",
-        ),
-        ("deployment.rollback_alarm_names", ["a"] * 11, "deployment.rollback_alarm_names must be a list of at most 10"),
-        ("deployment.endpoint_nmae", "typo", "unknown key(s) ['endpoint_nmae'] in deployment"),
-        ("retires", 3, "unknown key(s) ['retires']"),
-    ],
-)
+BAD_VALUES = [
+    ("config_version", 2, "config_version is not supported by these DAGs (they read version 1) (got 2)"),
+    ("pipeline_name", "Demo_1", r"pipeline_name must match"),
+    ("pipeline_name", "a" * 25, "pipeline_name must be at most 24 characters"),
+    ("data", ..., "data is required"),
+    ("data.bucket", "s3://ml-data", "data.bucket must match"),
+    ("preprocessing.script_prefix", "s3://ml-code/preprocessing", "preprocessing.script_prefix must match"),
+    ("preprocessing.train_fraction", 0.9, "preprocessing.validation_fraction plus train_fraction must be below 1"),
+    ("training.role_arn", "demo-role", "training.role_arn must match"),
+    ("training.instance_count", "2", "training.instance_count must be int"),
+    ("training.instance_count", True, "training.instance_count must be int"),
+    ("training.hyperparameters", {"C": 0.5}, "training.hyperparameters must map names to strings"),
+    ("evaluation.threshold", ..., "evaluation.threshold is required"),
+    (
+        "evaluation.comparison",
+        "GreaterThan",
+        "evaluation.comparison must be one of ['GreaterThanOrEqualTo', 'LessThanOrEqualTo']",
+    ),
+    ("registry.auto_approve", "yes", "registry.auto_approve must be bool"),
+    ("deployment.mode", "batch", "deployment.mode must be one of ['real_time', 'serverless', 'none']"),
+    ("deployment.endpoint_name", ..., "deployment.endpoint_name is required"),
+    ("deployment.serverless_memory_mb", 1000, "deployment.serverless_memory_mb must be one of"),
+    (
+        "deployment.traffic_shifting",
+        {"type": "CANARY", "step_percent": 60},
+        "deployment.traffic_shifting.step_percent must be between 1 and 50",
+    ),
+    (
+        "deployment.traffic_shifting",
+        {"type": "LINEAR", "step_percent": 5},
+        "deployment.traffic_shifting.step_percent must be between 10 and 50 for LINEAR traffic shifting",
+    ),
+    ("training.spot", {"max_wait_seconds": 600}, "training.spot.max_wait_seconds must be at least training.max_runtime"),
+    ("training.spot", {}, "training.spot.max_wait_seconds is required"),
+    ("data.checkpoints_prefix", "/checkpoints", "data.checkpoints_prefix must match"),
+    ("deployment.rollback_alarm_names", ["a"] * 11, "deployment.rollback_alarm_names must be a list of at most 10"),
+    ("deployment.endpoint_nmae", "typo", "unknown key(s) ['endpoint_nmae'] in deployment"),
+    ("retires", 3, "unknown key(s) ['retires']"),
+]
+
+
+@pytest.mark.parametrize("path, value, message", BAD_VALUES)
 def test_a_bad_value_fails_with_the_file_the_key_and_what_is_allowed(path, value, message):
     with pytest.raises(ConfigError) as error:
         parse_config("demo.json", with_change(path, value))
@@ -113,4 +122,13 @@ def test_a_bad_config_is_an_import_error_of_the_dag_file_in_airflow(airflow_db, 
     (folder / "cdk_mwaa_mlops_pipelines" / "zz.json").write_text(json.dumps(with_change("deployment.mode", "batch")))
     bag = DagBag(str(folder))
     (message,) = bag.import_errors.values()
-    assert "zz.json: deployment.mode must be one of ['real_time', 'serverless']" in message
+    assert "zz.json: deployment.mode must be one of ['real_time', 'serverless', 'none']" in message
+
+
+def test_spot_training_and_a_registry_only_pipeline():
+    document = with_change("training.spot", {"max_wait_seconds": 7200})
+    document["deployment"] = {"mode": "none"}
+    config = parse_config("demo.json", document)
+    assert (config.spot_max_wait_seconds, config.checkpoints_prefix) == (7200, "checkpoints/")
+    assert (config.deploys, config.endpoint_name) == (False, None)
+    assert parse_config("demo.json", MINIMAL).spot_max_wait_seconds is None
