@@ -61,6 +61,15 @@ export interface IAirflowEnvironment extends IResource {
    */
   addDagFile(fileName: string, content: string): void;
 
+  /**
+   * Deploys one JSON file into the DAG folder; deploy-time values (ARNs, names) in `content` are resolved and
+   * JSON-escaped when the file is written.
+   *
+   * @param fileName the path below the DAG folder, e.g. `configs/churn.json`
+   * @param content the object to write as JSON
+   */
+  addDagJsonFile(fileName: string, content: any): void;
+
   /** Deploys the contents of a local directory into the DAG folder. */
   addDagsFromDirectory(directory: string): void;
 }
@@ -119,11 +128,11 @@ export abstract class AirflowEnvironmentBase extends Resource implements IAirflo
   }
 
   public addDagFile(fileName: string, content: string): void {
-    const normalized = path.posix.normalize(fileName);
-    if (fileName === '' || normalized.startsWith('..') || path.posix.isAbsolute(normalized)) {
-      throw new Error(`fileName: '${fileName}' must be a relative path inside the DAG folder, e.g. 'configs/pipeline.json'`);
-    }
-    this.addDagSource(s3deploy.Source.data(normalized, content));
+    this.addDagSource(s3deploy.Source.data(dagFilePath(fileName), content));
+  }
+
+  public addDagJsonFile(fileName: string, content: any): void {
+    this.addDagSource(s3deploy.Source.jsonData(dagFilePath(fileName), content));
   }
 
   public addDagsFromDirectory(directory: string): void {
@@ -153,4 +162,12 @@ export abstract class AirflowEnvironmentBase extends Resource implements IAirflo
 
   /** A hook for the subclass to wire the DAG deployment (dependencies, findings). */
   protected onDagDeploymentCreated(_deployment: s3deploy.BucketDeployment): void {}
+}
+
+function dagFilePath(fileName: string): string {
+  const normalized = path.posix.normalize(fileName);
+  if (fileName === '' || normalized.startsWith('..') || path.posix.isAbsolute(normalized)) {
+    throw new Error(`fileName: '${fileName}' must be a relative path inside the DAG folder, e.g. 'configs/pipeline.json'`);
+  }
+  return normalized;
 }

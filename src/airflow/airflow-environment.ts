@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Lazy, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -198,6 +198,11 @@ export interface AirflowEnvironmentAttributes {
    * @default - unknown; `addToRolePolicy` has no effect
    */
   readonly executionRole?: iam.IRole;
+  /**
+   * The Airflow version the environment runs, so constructs that deploy DAGs can check they support it.
+   * @default - unknown; constructs that deploy DAGs warn at synth
+   */
+  readonly airflowVersion?: AirflowVersion;
 }
 
 /**
@@ -211,6 +216,8 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
     validateEnvironmentName(attrs.environmentName);
     class Import extends AirflowEnvironmentBase {
       public readonly environmentName = attrs.environmentName;
+      public readonly airflowVersion = attrs.airflowVersion;
+      public readonly executionRole = attrs.executionRole;
       public readonly environmentArn = attrs.environmentArn ?? environmentArnFor(scope, attrs.environmentName);
       protected readonly dagBucket = attrs.sourceBucket;
       protected readonly policyRole = attrs.executionRole;
@@ -242,6 +249,7 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
   /** The underlying CloudFormation resource. */
   public readonly cfnEnvironment: mwaa.CfnEnvironment;
   protected readonly ownsDagFolder = true;
+  private readonly requirementLines: string[];
 
   constructor(scope: Construct, id: string, props: AirflowEnvironmentProps = {}) {
     super(scope, id);
@@ -282,7 +290,11 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
     this.executionRole = props.executionRole ?? created!.role;
     if (this.encryptionKey) this.allowLogsToUseKey(this.encryptionKey);
 
-    const requirementsText = [this.airflowVersion.constraintLine, ...(props.requirements ?? [])].join('\n') + '\n';
+    this.requirementLines = [...(props.requirements ?? [])];
+    // Lazy, so that constructs deploying DAGs can add what their DAGs import (addRequirements).
+    const requirementsText = Lazy.string({
+      produce: () => [this.airflowVersion.constraintLine, ...this.requirementLines].join('\n') + '\n',
+    });
     this.requirementsObject = putVersionedText(
       this, 'Requirements', this.sourceBucket, 'requirements/requirements.txt', requirementsText, this.encryptionKey,
     );
@@ -338,6 +350,22 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
 
     if (props.dagsDirectory) this.addDagsFromDirectory(props.dagsDirectory);
     acknowledgeProviderFindings(Stack.of(this), this.encryptionKey !== undefined);
+  }
+
+  /**
+   * Adds pip requirements after the constraint line of `requirements.txt` (each once; a line already there is
+   * not repeated). MWAA installs them, resolved under the constraints of the environment's Airflow version.
+   */
+  public addRequirements(...requirements: string[]): void {
+    validateRequirements(requirements);
+    for (const line of requirements) {
+      if (!this.requirementLines.includes(line)) this.requirementLines.push(line);
+    }
+  }
+
+  /** The requirement lines after the constraint line. */
+  public get requirements(): string[] {
+    return [...this.requirementLines];
   }
 
   protected get dagBucket(): s3.IBucket | undefined {

@@ -16,6 +16,7 @@ import { PipelineSource } from './pipeline-source';
 import { imageBuildSpec, stageBuildSpec, validateBuildSpec } from './private/buildspecs';
 import { acknowledgePipelineFindings } from './private/nag';
 import { validatePrefix, validateRange } from './private/validate';
+import { PreprocessingCodeLocation } from '../ml/workflow-options';
 import { logAccessTo } from '../private/access-logs';
 
 /** Properties of a {@link ModelBuildPipeline}. */
@@ -208,6 +209,11 @@ export class ModelBuildPipeline extends Construct {
       scriptObjectsArn: this.scriptBucket.arnForObjects(`${this.scriptPrefix}*`),
       projects: { validate: this.validateProject, stage: this.stageProject, image: this.imageProject },
     });
+  }
+
+  /** Where the preprocessing code is staged, for `ModelWorkflow`'s `preprocessingCode`. */
+  public get preprocessingCode(): PreprocessingCodeLocation {
+    return { bucket: this.scriptBucket, prefix: this.scriptPrefix, encryptionKey: this.encryptionKey };
   }
 
   /** Lets the grantee (e.g. the Glue job's role) read the staged preprocessing code. */

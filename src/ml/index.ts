@@ -1,0 +1,3 @@
+export * from './endpoint-deployment';
+export * from './workflow-options';
+export * from './model-workflow';

@@ -1,0 +1,487 @@
+import * as path from 'path';
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { EndpointDeployment, EndpointKind } from './endpoint-deployment';
+import { dagRunStatements, DagResources } from './private/dag-grants';
+import { createDataBucket } from './private/data-bucket';
+import { createEndpointCleanup } from './private/endpoint-cleanup';
+import { createPreprocessingJob } from './private/glue-job';
+import { acknowledgeWorkflowFindings } from './private/nag';
+import { pipelineConfig } from './private/pipeline-config';
+import { createRollbackAlarms } from './private/rollback-alarms';
+import { grantOtherBucketKey, grantPrefix } from './private/s3-access';
+import { createSageMakerRole } from './private/sagemaker-role';
+import {
+  validateDataPrefix, validateInstanceType, validateInteger, validateMetric, validatePipelineName,
+  validatePipelineNameSegments, validateRange, validateSageMakerName, validateSplit,
+} from './private/validate';
+import {
+  DataPrefixes, EvaluationOptions, GlueWorkerType, MetricComparison, ModelApproval, PreprocessingCodeLocation,
+  PreprocessingOptions, TrainingOptions,
+} from './workflow-options';
+import { AirflowEnvironment } from '../airflow/airflow-environment';
+import { IAirflowEnvironment } from '../airflow/airflow-environment-base';
+import { AirflowVersion } from '../airflow/airflow-version';
+
+/** The DAG folder the library ships: the DAG file, its builder package and the config folder. */
+const DAGS_DIRECTORY = path.join(__dirname, '..', '..', 'assets', 'dags');
+/** Where the DAG file reads pipeline configs from, below the DAG folder. */
+export const PIPELINE_CONFIG_FOLDER = 'cdk_mwaa_mlops_pipelines';
+/**
+ * What the DAGs import beyond what MWAA installs with Airflow: the deferrable operators' triggers use aiobotocore, an
+ * optional extra of the Amazon provider that MWAA's list of installed packages does not name. Under the constraint
+ * line pip installs the version Airflow's constraints pin (nothing, if it is there already).
+ */
+const DAG_REQUIREMENTS = ['aiobotocore'];
+/** The Airflow versions the DAGs are written for (Airflow 3's task SDK). */
+const OLDEST_SUPPORTED = AirflowVersion.V3_0_6;
+
+/** Properties of a {@link ModelWorkflow}. */
+export interface ModelWorkflowProps {
+  /** The MWAA environment whose DAGs drive the pipeline: created here, or imported (`AirflowEnvironment.fromEnvironmentAttributes`). */
+  readonly environment: IAirflowEnvironment;
+  /**
+   * The pipeline's name: lowercase letters, digits and single hyphens, at most 24 characters. It names the DAGs
+   * (`<name>_training`, `<name>_deployment`) and prefixes every SageMaker resource the DAGs create; unique per environment.
+   */
+  readonly pipelineName: string;
+  /** The repository the model images come from (e.g. `ModelBuildPipeline.imageRepository`). */
+  readonly imageRepository: ecr.IRepository;
+  /** Where the build pipeline stages the preprocessing code (e.g. `ModelBuildPipeline.preprocessingCode`). */
+  readonly preprocessingCode: PreprocessingCodeLocation;
+  /**
+   * Where approved models are deployed.
+   * @default EndpointDeployment.realTime() - one ml.m5.large, canary 10% for 5 minutes, rollback on 5XX errors or latency
+   */
+  readonly deployment?: EndpointDeployment;
+  /**
+   * Who approves registered models for deployment.
+   * @default ModelApproval.MANUAL
+   */
+  readonly approval?: ModelApproval;
+  /**
+   * The endpoint's name (unique in the account and region).
+   * @default - the pipeline name
+   */
+  readonly endpointName?: string;
+  /**
+   * The model package group's name (unique in the account and region).
+   * @default - `<pipelineName>-models`
+   */
+  readonly modelPackageGroupName?: string;
+  /**
+   * The bucket of raw data, splits, model artifacts and checkpoints. Its key (if any) must let this stack's roles use it.
+   * @default - a new bucket: versioned, KMS-encrypted with `encryptionKey`, TLS-only, access-logged, EventBridge notifications on
+   */
+  readonly dataBucket?: s3.IBucket;
+  /**
+   * The key prefixes in the data bucket.
+   * @default - raw/, processed/, artifacts/ and checkpoints/
+   */
+  readonly dataPrefixes?: DataPrefixes;
+  /**
+   * Where the new data bucket writes its server access logs (unused with `dataBucket`).
+   * @default - a new access-log bucket
+   */
+  readonly serverAccessLogsBucket?: s3.IBucket;
+  /**
+   * The key of the data bucket, Glue's data and logs, and SageMaker's volumes and outputs.
+   * @default - a new key with rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * The Glue preprocessing job.
+   * @default - 2 G.1X workers, 1 hour timeout, 3 concurrent runs, split 70/15/15 with seed 42
+   */
+  readonly preprocessing?: PreprocessingOptions;
+  /**
+   * How models are trained.
+   * @default - one ml.m5.large on demand, 30 GiB, 1 hour
+   */
+  readonly training?: TrainingOptions;
+  /**
+   * The quality gate a model must pass to be registered.
+   * @default - auc >= 0.9, evaluated on ml.m5.large
+   */
+  readonly evaluation?: EvaluationOptions;
+  /**
+   * A topic the DAGs notify when a task fails.
+   * @default - no notifications from the DAGs
+   */
+  readonly notificationTopic?: sns.ITopic;
+  /**
+   * The Airflow connection the DAGs call AWS with.
+   * @default 'aws_default' (MWAA's: the execution role)
+   */
+  readonly awsConnectionId?: string;
+  /**
+   * How many training runs may run at once, 1-16.
+   * @default 1
+   */
+  readonly maxActiveRuns?: number;
+  /**
+   * How often a failed task is retried (with exponential backoff), 0-10.
+   * @default 2
+   */
+  readonly retries?: number;
+  /**
+   * How long the Glue and clean-up logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What a stack delete does to the data bucket, the key and the log groups. The model package group is always retained.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * What a stack delete does to the endpoint the deployment DAG created (and its endpoint configs and models):
+   * DESTROY deletes them, so nothing keeps billing; RETAIN keeps them.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly endpointRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * What one pipeline's DAGs drive, wired to an MWAA environment: the data bucket, the Glue preprocessing job, the
+ * SageMaker execution role, the model package group, the endpoint's rollback alarms and its clean-up on stack
+ * delete, the DAGs and this pipeline's config in the environment's DAG folder, and the execution role's grants.
+ *
+ * Several workflows can share one environment: the DAG files are deployed once, each pipeline adds its config.
+ */
+export class ModelWorkflow extends Construct {
+  private static readonly pipelinesByEnvironment = new WeakMap<IAirflowEnvironment, Set<string>>();
+
+  /** The pipeline's name. */
+  public readonly pipelineName: string;
+  /** The id of the training DAG. */
+  public readonly trainingDagId: string;
+  /** The id of the deployment DAG (undefined with `EndpointDeployment.none()`). */
+  public readonly deploymentDagId?: string;
+  /** The environment the DAGs run on. */
+  public readonly environment: IAirflowEnvironment;
+  /** Where approved models are deployed. */
+  public readonly deployment: EndpointDeployment;
+  /** The model package group the training DAG registers models in. */
+  public readonly modelPackageGroupName: string;
+  /** The model package group's ARN. */
+  public readonly modelPackageGroupArn: string;
+  /** The endpoint's name (undefined with `EndpointDeployment.none()`). */
+  public readonly endpointName?: string;
+  /** The data bucket. */
+  public readonly dataBucket: s3.IBucket;
+  /** Where raw data lands (a key prefix of `dataBucket`). */
+  public readonly rawDataPrefix: string;
+  /** This pipeline's model artifacts and evaluation reports (a key prefix of `dataBucket`). */
+  public readonly artifactsPrefix: string;
+  /** The key of the data, Glue and SageMaker. */
+  public readonly encryptionKey: kms.IKey;
+  /** The role SageMaker runs training, evaluation and the model as. */
+  public readonly sagemakerRole: iam.IRole;
+  /** The Glue preprocessing job's name. */
+  public readonly glueJobName: string;
+  /** The Glue preprocessing job. */
+  public readonly glueJob: glue.CfnJob;
+  /** The role the Glue job runs as. */
+  public readonly glueRole: iam.IRole;
+  /** The alarms that roll a blue/green endpoint update back (real-time endpoints only). */
+  public readonly rollbackAlarms: cloudwatch.IAlarm[];
+  /** The config file's path below the DAG folder. */
+  public readonly dagConfigFile: string;
+  /** The topic the DAGs notify on failure, if any. */
+  public readonly notificationTopic?: sns.ITopic;
+  private readonly dagResources: DagResources;
+
+  constructor(scope: Construct, id: string, props: ModelWorkflowProps) {
+    super(scope, id);
+    validatePipelineName(props.pipelineName);
+    validatePipelineNameSegments(props.pipelineName);
+    this.pipelineName = props.pipelineName;
+    this.environment = props.environment;
+    this.checkAirflowVersion(props.environment);
+    this.claimPipelineName(props.environment, props.pipelineName);
+
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    this.deployment = props.deployment ?? EndpointDeployment.realTime();
+    const deploys = this.deployment.kind !== EndpointKind.NONE;
+    this.trainingDagId = `${this.pipelineName}_training`;
+    this.deploymentDagId = deploys ? `${this.pipelineName}_deployment` : undefined;
+    this.endpointName = deploys ? props.endpointName ?? this.pipelineName : undefined;
+    if (!deploys && props.endpointName) {
+      throw new Error(`endpointName: '${props.endpointName}' is set, but deployment is EndpointDeployment.none(); drop one of them`);
+    }
+    if (this.endpointName) validateSageMakerName('endpointName', this.endpointName);
+    this.modelPackageGroupName = props.modelPackageGroupName ?? `${this.pipelineName}-models`;
+    validateSageMakerName('modelPackageGroupName', this.modelPackageGroupName);
+
+    const prefixes = {
+      raw: props.dataPrefixes?.raw ?? 'raw/',
+      processed: props.dataPrefixes?.processed ?? 'processed/',
+      artifacts: props.dataPrefixes?.artifacts ?? 'artifacts/',
+      checkpoints: props.dataPrefixes?.checkpoints ?? 'checkpoints/',
+    };
+    for (const [name, prefix] of Object.entries(prefixes)) validateDataPrefix(`dataPrefixes.${name}`, prefix);
+    validateDataPrefix('preprocessingCode.prefix', props.preprocessingCode.prefix);
+    const training = resolveTraining(props.training);
+    const evaluation = resolveEvaluation(props.evaluation);
+    const preprocessing = resolvePreprocessing(props.preprocessing);
+    const maxActiveRuns = props.maxActiveRuns ?? 1;
+    validateInteger('maxActiveRuns', maxActiveRuns);
+    validateRange('maxActiveRuns', maxActiveRuns, 1, 16);
+    const retries = props.retries ?? 2;
+    validateInteger('retries', retries);
+    validateRange('retries', retries, 0, 10);
+
+    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
+      description: `cdk-mwaa-mlops pipeline ${this.pipelineName}: data, Glue and SageMaker`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    this.dataBucket = props.dataBucket ?? createDataBucket(this, this.encryptionKey, removalPolicy, props.serverAccessLogsBucket);
+    this.rawDataPrefix = prefixes.raw;
+    // Every run writes below `<prefix><pipeline>/<run key>/` (training.py): this pipeline's part of a shared bucket.
+    const own = (prefix: string) => `${prefix}${this.pipelineName}/`;
+    this.artifactsPrefix = own(prefixes.artifacts);
+
+    const glueJob = createPreprocessingJob(this, {
+      pipelineName: this.pipelineName,
+      code: props.preprocessingCode,
+      dataBucket: this.dataBucket,
+      rawPrefix: prefixes.raw,
+      processedPrefix: own(prefixes.processed),
+      encryptionKey: this.encryptionKey,
+      ...preprocessing.job,
+      logRetention,
+      removalPolicy,
+    });
+    this.glueJob = glueJob.job;
+    this.glueJobName = glueJob.job.ref;
+    this.glueRole = glueJob.role;
+
+    this.sagemakerRole = createSageMakerRole(this, {
+      pipelineName: this.pipelineName,
+      dataBucket: this.dataBucket,
+      processedPrefix: own(prefixes.processed),
+      artifactsPrefix: this.artifactsPrefix,
+      checkpointsPrefix: training.spotMaxWaitSeconds !== undefined ? own(prefixes.checkpoints) : undefined,
+      imageRepository: props.imageRepository,
+      encryptionKey: this.encryptionKey,
+      endpointName: this.endpointName,
+    });
+
+    const group = new sagemaker.CfnModelPackageGroup(this, 'ModelPackageGroup', {
+      modelPackageGroupName: this.modelPackageGroupName,
+      modelPackageGroupDescription: `cdk-mwaa-mlops pipeline ${this.pipelineName}: models trained by ${this.trainingDagId}`,
+    });
+    // Packages are the record of what was trained and approved: a stack delete keeps them.
+    group.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.modelPackageGroupArn = group.attrModelPackageGroupArn;
+
+    this.rollbackAlarms = this.deployment.kind === EndpointKind.REAL_TIME
+      ? createRollbackAlarms(this, this.endpointName!, this.deployment.rollbackAlarms ?? {})
+      : [];
+    if (this.endpointName) {
+      const cleanup = createEndpointCleanup(this, {
+        pipelineName: this.pipelineName,
+        endpointName: this.endpointName,
+        removalPolicy: props.endpointRemovalPolicy ?? RemovalPolicy.DESTROY,
+        logRetention,
+      });
+      // A created environment of this stack is deleted first, so no DAG run re-creates the endpoint afterwards.
+      const environment = props.environment;
+      if (environment instanceof AirflowEnvironment && Stack.of(environment) === Stack.of(this)) {
+        environment.cfnEnvironment.node.addDependency(cleanup);
+      }
+    }
+
+    this.notificationTopic = props.notificationTopic;
+    this.dagResources = {
+      pipelineName: this.pipelineName,
+      glueJobName: this.glueJobName,
+      modelPackageGroupName: this.modelPackageGroupName,
+      endpointName: this.endpointName,
+      sagemakerRole: this.sagemakerRole,
+      imageRepository: props.imageRepository,
+      dataBucket: this.dataBucket,
+      processedPrefix: own(prefixes.processed),
+      artifactsPrefix: this.artifactsPrefix,
+      encryptionKey: this.encryptionKey,
+      topic: props.notificationTopic,
+      rollbackAlarms: this.rollbackAlarms,
+    };
+
+    this.dagConfigFile = `${PIPELINE_CONFIG_FOLDER}/${this.pipelineName}.json`;
+    this.deployDags(props.environment);
+    props.environment.addDagJsonFile(this.dagConfigFile, pipelineConfig({
+      pipelineName: this.pipelineName,
+      awsConnectionId: props.awsConnectionId ?? 'aws_default',
+      topicArn: props.notificationTopic?.topicArn,
+      maxActiveRuns,
+      retries,
+      dataBucketName: this.dataBucket.bucketName,
+      prefixes,
+      keyArn: this.encryptionKey.keyArn,
+      glueJobName: this.glueJobName,
+      scriptLocationPrefix: `s3://${props.preprocessingCode.bucket.bucketName}/${props.preprocessingCode.prefix}`,
+      split: preprocessing.split,
+      imageRepositoryName: props.imageRepository.repositoryName,
+      sagemakerRoleArn: this.sagemakerRole.roleArn,
+      training,
+      evaluation,
+      modelPackageGroupName: this.modelPackageGroupName,
+      autoApprove: (props.approval ?? ModelApproval.MANUAL) === ModelApproval.AUTOMATIC,
+      deployment: this.deployment,
+      endpointName: this.endpointName,
+      rollbackAlarms: this.rollbackAlarms,
+    }));
+
+    const granted = dagRunStatements(this, this.dagResources).map((s) => props.environment.addToRolePolicy(s).statementAdded);
+    if (!granted.every(Boolean)) {
+      Annotations.of(this).addWarningV2('cdk-mwaa-mlops:workflow-ungranted',
+        `The execution role of environment ${props.environment.environmentName} is not known to this app, so the DAGs of ` +
+        `pipeline ${this.pipelineName} have no permissions yet: call grantRunDags(role) with the environment's execution role ` +
+        '(or pass executionRole to AirflowEnvironment.fromEnvironmentAttributes)');
+    }
+    acknowledgeWorkflowFindings(this, this.dagResources, (props.environment as { executionRole?: iam.IRole }).executionRole);
+  }
+
+  /**
+   * Grants `grantee` exactly what this pipeline's DAGs call (Glue, SageMaker, the registry, ECR, S3, KMS, SNS), on this
+   * pipeline's resources only. The environment's own execution role gets this automatically when it is known.
+   */
+  public grantRunDags(grantee: iam.IGrantable): iam.Grant {
+    // The first statement (Glue, no conditions) becomes the returned Grant; the others carry conditions.
+    const [glueStatement, ...others] = dagRunStatements(this, this.dagResources);
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: glueStatement.actions, resourceArns: glueStatement.resources });
+    grant.assertSuccess();
+    for (const statement of others) grantee.grantPrincipal.addToPrincipalPolicy(statement);
+    return grant;
+  }
+
+  /** Lets `grantee` call the endpoint (`sagemaker:InvokeEndpoint` and its async and streaming forms) on this endpoint only. */
+  public grantInvokeEndpoint(grantee: iam.IGrantable): iam.Grant {
+    if (!this.endpointName) {
+      throw new Error(`grantInvokeEndpoint: pipeline ${this.pipelineName} deploys no endpoint (EndpointDeployment.none())`);
+    }
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:InvokeEndpoint', 'sagemaker:InvokeEndpointAsync', 'sagemaker:InvokeEndpointWithResponseStream'],
+      resourceArns: [this.endpointArn!],
+    });
+  }
+
+  /** Lets `grantee` read this pipeline's model artifacts and evaluation reports (and decrypt them). */
+  public grantReadModelArtifacts(grantee: iam.IGrantable): iam.Grant {
+    grantPrefix(grantee, this.dataBucket, this.artifactsPrefix, ['s3:GetObject']);
+    this.encryptionKey.grantDecrypt(grantee);
+    grantOtherBucketKey(grantee, this.dataBucket, this.encryptionKey, 'kms:Decrypt');
+    return iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.dataBucket.arnForObjects(`${this.artifactsPrefix}*`)] });
+  }
+
+  /** The endpoint's ARN (undefined with `EndpointDeployment.none()`). */
+  public get endpointArn(): string | undefined {
+    if (!this.endpointName) return undefined;
+    return Stack.of(this).formatArn({
+      service: 'sagemaker', resource: 'endpoint', resourceName: this.endpointName.toLowerCase(), arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+  }
+
+  private deployDags(environment: IAirflowEnvironment): void {
+    const pipelines = ModelWorkflow.pipelinesByEnvironment.get(environment)!;
+    if (pipelines.size > 1) return; // an earlier workflow deployed the DAG files and requirements
+    environment.addDagsFromDirectory(DAGS_DIRECTORY);
+    if (environment instanceof AirflowEnvironment) {
+      environment.addRequirements(...DAG_REQUIREMENTS);
+    } else {
+      Annotations.of(this).addWarningV2('cdk-mwaa-mlops:workflow-requirements',
+        `Environment ${environment.environmentName} is imported: add these lines to its requirements.txt, after its ` +
+        `--constraint line, or the deferrable tasks of the DAGs fail: ${DAG_REQUIREMENTS.join(', ')}`);
+    }
+  }
+
+  private claimPipelineName(environment: IAirflowEnvironment, name: string): void {
+    let pipelines = ModelWorkflow.pipelinesByEnvironment.get(environment);
+    if (!pipelines) {
+      pipelines = new Set();
+      ModelWorkflow.pipelinesByEnvironment.set(environment, pipelines);
+    }
+    if (pipelines.has(name)) {
+      throw new Error(`pipelineName: '${name}' is already used on environment ${environment.node.path}; each pipeline on an environment needs its own name (its DAG ids derive from it)`);
+    }
+    pipelines.add(name);
+  }
+
+  private checkAirflowVersion(environment: IAirflowEnvironment): void {
+    const version = (environment as { airflowVersion?: AirflowVersion }).airflowVersion;
+    if (!(version instanceof AirflowVersion)) {
+      Annotations.of(this).addWarningV2('cdk-mwaa-mlops:workflow-airflow-version',
+        `The Airflow version of environment ${environment.environmentName} is unknown; the DAGs need Airflow ${OLDEST_SUPPORTED} or newer ` +
+        '(pass airflowVersion to AirflowEnvironment.fromEnvironmentAttributes to check it at synth)');
+      return;
+    }
+    if (!version.isAtLeast(OLDEST_SUPPORTED)) {
+      throw new Error(
+        `environment: ${environment.node.path} runs Airflow ${version}; the DAGs of ModelWorkflow need Airflow 3 ` +
+        `(${OLDEST_SUPPORTED} or newer, e.g. AirflowVersion.V3_3_1)`,
+      );
+    }
+  }
+}
+
+function resolveTraining(options: TrainingOptions = {}) {
+  const instanceType = options.instanceType ?? 'ml.m5.large';
+  validateInstanceType('training.instanceType', instanceType);
+  const instanceCount = options.instanceCount ?? 1;
+  validateInteger('training.instanceCount', instanceCount);
+  validateRange('training.instanceCount', instanceCount, 1, 100);
+  const volumeSizeGb = (options.volumeSize ?? Size.gibibytes(30)).toGibibytes();
+  validateRange('training.volumeSize (GiB)', volumeSizeGb, 1, 16384);
+  const maxRuntimeSeconds = (options.maxRuntime ?? Duration.hours(1)).toSeconds();
+  validateRange('training.maxRuntime (seconds)', maxRuntimeSeconds, 60, 28 * 24 * 3600);
+  let spotMaxWaitSeconds: number | undefined;
+  if (options.spot) {
+    spotMaxWaitSeconds = options.spot.maxWait.toSeconds();
+    if (spotMaxWaitSeconds < maxRuntimeSeconds) {
+      throw new Error(
+        `training.spot.maxWait: ${spotMaxWaitSeconds} s is below training.maxRuntime (${maxRuntimeSeconds} s); ` +
+        'SageMaker needs the spot wait to be at least the runtime',
+      );
+    }
+    validateRange('training.spot.maxWait (seconds)', spotMaxWaitSeconds, 60, 28 * 24 * 3600);
+  }
+  return { instanceType, instanceCount, volumeSizeGb, maxRuntimeSeconds, hyperparameters: options.hyperparameters ?? {}, spotMaxWaitSeconds };
+}
+
+function resolveEvaluation(options: EvaluationOptions = {}) {
+  const metric = options.metric ?? 'auc';
+  const threshold = options.threshold ?? 0.9;
+  validateMetric(metric, threshold);
+  const instanceType = options.instanceType ?? 'ml.m5.large';
+  validateInstanceType('evaluation.instanceType', instanceType);
+  return { instanceType, metric, threshold, comparison: options.comparison ?? MetricComparison.GREATER_THAN_OR_EQUAL_TO };
+}
+
+function resolvePreprocessing(options: PreprocessingOptions = {}) {
+  const workerCount = options.workerCount ?? 2;
+  validateInteger('preprocessing.workerCount', workerCount);
+  validateRange('preprocessing.workerCount', workerCount, 2, 299);
+  const timeout = options.timeout ?? Duration.hours(1);
+  validateRange('preprocessing.timeout (minutes)', timeout.toMinutes(), 1, 2880);
+  const maxConcurrentRuns = options.maxConcurrentRuns ?? 3;
+  validateInteger('preprocessing.maxConcurrentRuns', maxConcurrentRuns);
+  validateRange('preprocessing.maxConcurrentRuns', maxConcurrentRuns, 1, 1000);
+  const split = { seed: options.seed ?? 42, train: options.trainFraction ?? 0.7, validation: options.validationFraction ?? 0.15 };
+  validateInteger('preprocessing.seed', split.seed);
+  validateSplit(split.train, split.validation);
+  return { job: { workerType: options.workerType ?? GlueWorkerType.G_1X, workerCount, timeout, maxConcurrentRuns }, split };
+}

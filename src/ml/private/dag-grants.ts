@@ -1,0 +1,124 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+/** What one pipeline's DAGs touch, for the role their tasks run as (the MWAA execution role). */
+export interface DagResources {
+  readonly pipelineName: string;
+  readonly glueJobName: string;
+  readonly modelPackageGroupName: string;
+  /** Undefined when the pipeline deploys no endpoint. */
+  readonly endpointName?: string;
+  readonly sagemakerRole: iam.IRole;
+  readonly imageRepository: ecr.IRepository;
+  readonly dataBucket: s3.IBucket;
+  /** `<processed>/<pipeline>/` and `<artifacts>/<pipeline>/`. */
+  readonly processedPrefix: string;
+  readonly artifactsPrefix: string;
+  readonly encryptionKey: kms.IKey;
+  readonly topic?: sns.ITopic;
+  readonly rollbackAlarms: cloudwatch.IAlarm[];
+}
+
+/**
+ * Exactly the calls the training and deployment DAGs make (the operators of the Amazon provider and the DAGs' own
+ * boto3 tasks), on this pipeline's resources only. SageMaker resources the DAGs create are named
+ * `<pipeline>-<stage>-<run key>` (naming.py), which is what the name patterns below match.
+ */
+export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const sagemaker = (resource: string, resourceName: string) =>
+    stack.formatArn({ service: 'sagemaker', resource, resourceName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  const p = r.pipelineName;
+  const statements = [
+    new iam.PolicyStatement({
+      actions: ['glue:GetJob', 'glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'],
+      resources: [stack.formatArn({ service: 'glue', resource: 'job', resourceName: r.glueJobName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
+    }),
+    new iam.PolicyStatement({
+      actions: [
+        'sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob',
+        'sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags',
+      ],
+      resources: [sagemaker('training-job', `${p}-train-*`), sagemaker('processing-job', `${p}-eval-*`)],
+    }),
+    new iam.PolicyStatement({
+      actions: [
+        'sagemaker:CreateModelPackageGroup', 'sagemaker:DescribeModelPackageGroup',
+        'sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:AddTags',
+      ],
+      resources: [
+        sagemaker('model-package-group', r.modelPackageGroupName),
+        sagemaker('model-package', `${r.modelPackageGroupName}/*`),
+      ],
+    }),
+    // ListModelPackages has no resource-level permissions; the DAGs always filter by the group.
+    new iam.PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] }),
+    new iam.PolicyStatement({
+      actions: ['iam:PassRole'],
+      resources: [r.sagemakerRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    }),
+    new iam.PolicyStatement({
+      actions: ['ecr:DescribeRepositories', 'ecr:DescribeImages'],
+      resources: [r.imageRepository.repositoryArn],
+    }),
+    new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: [r.dataBucket.arnForObjects(`${r.artifactsPrefix}*`)],
+    }),
+    // The training operator checks that its input prefixes exist before it starts a job.
+    new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [r.dataBucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${r.processedPrefix}*`, `${r.artifactsPrefix}*`] } },
+    }),
+    new iam.PolicyStatement({
+      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
+      resources: [r.encryptionKey.keyArn],
+    }),
+    new iam.PolicyStatement({
+      actions: ['kms:CreateGrant'],
+      resources: [r.encryptionKey.keyArn],
+      conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+    }),
+  ];
+  if (r.dataBucket.encryptionKey && r.dataBucket.encryptionKey !== r.encryptionKey) {
+    statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [r.dataBucket.encryptionKey.keyArn] }));
+  }
+  if (r.endpointName) {
+    statements.push(new iam.PolicyStatement({
+      actions: [
+        'sagemaker:CreateModel', 'sagemaker:DescribeModel',
+        'sagemaker:CreateEndpointConfig', 'sagemaker:DescribeEndpointConfig',
+        'sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint', 'sagemaker:AddTags',
+      ],
+      resources: [
+        sagemaker('model', `${p}-model-*`),
+        sagemaker('endpoint-config', `${p}-config-*`),
+        // SageMaker ARNs carry names in lower case.
+        sagemaker('endpoint', r.endpointName.toLowerCase()),
+      ],
+    }));
+  }
+  if (r.rollbackAlarms.length > 0) {
+    statements.push(new iam.PolicyStatement({
+      actions: ['cloudwatch:DescribeAlarms'],
+      resources: r.rollbackAlarms.map((alarm) => alarm.alarmArn),
+    }));
+  }
+  if (r.topic) {
+    statements.push(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [r.topic.topicArn] }));
+    if (r.topic.masterKey) {
+      statements.push(new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [r.topic.masterKey.keyArn],
+      }));
+    }
+  }
+  return statements;
+}

@@ -1,0 +1,68 @@
+import * as path from 'path';
+import { ArnFormat, CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+const HANDLER_DIRECTORY = path.join(__dirname, '..', '..', '..', 'assets', 'cleanup');
+
+export interface EndpointCleanupOptions {
+  readonly pipelineName: string;
+  readonly endpointName: string;
+  readonly removalPolicy: RemovalPolicy;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * On stack delete, deletes the endpoint the deployment DAG created and the endpoint configs and models it named
+ * with the pipeline's prefixes (assets/cleanup/endpoint_cleanup.py). A small Python function answering
+ * CloudFormation itself: aws-cdk-lib's AwsCustomResource cannot wait for an endpoint that is still creating.
+ */
+export function createEndpointCleanup(scope: Construct, options: EndpointCleanupOptions): CustomResource {
+  const stack = Stack.of(scope);
+  const sagemaker = (resource: string, resourceName: string) =>
+    stack.formatArn({ service: 'sagemaker', resource, resourceName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  const logGroup = new logs.LogGroup(scope, 'EndpointCleanupLogs', { retention: options.logRetention });
+  const role = new iam.Role(scope, 'EndpointCleanupRole', {
+    description: `Deletes the SageMaker endpoint of pipeline ${options.pipelineName} when its stack is deleted`,
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+  });
+  logGroup.grantWrite(role);
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint'],
+    resources: [sagemaker('endpoint', options.endpointName.toLowerCase())],
+  }));
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel'],
+    resources: [sagemaker('endpoint-config', `${options.pipelineName}-config-*`), sagemaker('model', `${options.pipelineName}-model-*`)],
+  }));
+  // The List calls have no resource-level permissions; the handler filters by the pipeline's name prefixes.
+  role.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['sagemaker:ListEndpointConfigs', 'sagemaker:ListModels'],
+    resources: ['*'],
+  }));
+  const fn = new lambda.Function(scope, 'EndpointCleanupFunction', {
+    description: `cdk-mwaa-mlops: deletes endpoint ${options.endpointName} and its configs and models on stack delete`,
+    runtime: lambda.Runtime.PYTHON_3_14,
+    architecture: lambda.Architecture.ARM_64,
+    handler: 'endpoint_cleanup.handler',
+    code: lambda.Code.fromAsset(HANDLER_DIRECTORY, { exclude: ['__pycache__', '*.pyc'] }),
+    timeout: Duration.minutes(15),
+    memorySize: 256,
+    role,
+    logGroup,
+  });
+  const resource = new CustomResource(scope, 'EndpointCleanup', {
+    serviceToken: fn.functionArn,
+    resourceType: 'Custom::CdkMwaaMlopsEndpointCleanup',
+    properties: {
+      EndpointName: options.endpointName,
+      PipelineName: options.pipelineName,
+      RemovalPolicy: options.removalPolicy === RemovalPolicy.RETAIN ? 'retain' : 'destroy',
+    },
+  });
+  // Deleted before its role loses the permissions it needs.
+  resource.node.addDependency(role);
+  return resource;
+}
