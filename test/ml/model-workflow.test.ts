@@ -243,7 +243,8 @@ describe('ModelWorkflow options', () => {
       training: { instanceType: 'ml.c5.xlarge', instanceCount: 2, volumeSize: Size.gibibytes(50), maxRuntime: Duration.hours(2), hyperparameters: { C: '0.5' }, spot: { maxWait: Duration.hours(3) } },
       evaluation: { metric: 'f1', threshold: 0.8, comparison: MetricComparison.GREATER_THAN_OR_EQUAL_TO, instanceType: 'ml.c5.large' },
       preprocessing: {
-        workerType: GlueWorkerType.G_2X, workerCount: 5, timeout: Duration.minutes(30), maxConcurrentRuns: 1, trainFraction: 0.8, validationFraction: 0.1, seed: 7,
+        workerType: GlueWorkerType.G_2X, workerCount: 5, timeout: Duration.minutes(30), maxConcurrentRuns: 1,
+        trainFraction: 0.8, validationFraction: 0.1, seed: 7,
       },
       dataPrefixes: { raw: 'in/', processed: 'work/', artifacts: 'out/', checkpoints: 'ckpt/' },
       notificationTopic: topic,
