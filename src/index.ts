@@ -1,3 +1,4 @@
 export * from './airflow';
 export * from './trigger';
 export * from './delivery';
+export * from './monitoring';
