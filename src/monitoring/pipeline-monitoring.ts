@@ -1,4 +1,4 @@
-import { Duration, Names, Token } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -166,7 +166,8 @@ export class PipelineMonitoring extends Construct {
     this.section('trigger', trigger.node.path, `Trigger${Names.nodeUniqueId(trigger.node)}`);
     const triggerAlarms = [trigger.deadLetterAlarm, trigger.errorsAlarm, trigger.rejectedEventsAlarm];
     for (const alarm of triggerAlarms) {
-      alarm.addAlarmAction(this.alarmAction);
+      // A trigger made with `alarmTopic: monitoring.topic` already notifies it.
+      if (!this.notifiesTopic(alarm)) alarm.addAlarmAction(this.alarmAction);
       this._alarms.push(alarm);
     }
     const options = { period: this.period };
@@ -296,6 +297,13 @@ export class PipelineMonitoring extends Construct {
       this.graph('Endpoint invocations', [metric('Invocations'), metric('Invocation4XXErrors'), metric('Invocation5XXErrors')]),
       this.graph('Endpoint model latency (p90, microseconds)', [metric('ModelLatency')]),
     ];
+  }
+
+  private notifiesTopic(alarm: cloudwatch.Alarm): boolean {
+    const stack = Stack.of(alarm);
+    const actions = stack.resolve((alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmActions) ?? [];
+    const topicArn = JSON.stringify(stack.resolve(this.topic.topicArn));
+    return actions.some((action: unknown) => JSON.stringify(action) === topicArn);
   }
 
   /** Refuses to watch the same thing twice, and gives its alarms and rules their own scope. */

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { AirflowEnvironment, PipelineMonitoring } from '../../src';
+import { AirflowEnvironment, DagTrigger, PipelineMonitoring } from '../../src';
 import { nagFindings } from '../nag';
 import { newStack, onlyResource, template } from '../util';
 import { alarm, dashboardBody, graphOptions, graphs, logicalId, loop, rule, WORKFLOW } from './fixtures';
@@ -211,6 +211,16 @@ describe('PipelineMonitoring.monitorTrigger', () => {
       ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', `GETATT(${logicalId(t, 'AWS::SQS::Queue', 'TriggerDeadLetterQueue')}.QueueName)`],
     ]);
     expect(graphOptions(t, 'Dead-letter queue depth')).toEqual([{ label: 'Events waiting for replay', stat: 'Maximum' }]);
+  });
+
+  test('a trigger that already notifies the topic is not given it twice', () => {
+    const stack = newStack();
+    const monitoring = new PipelineMonitoring(stack, 'Monitoring');
+    const environment = AirflowEnvironment.fromEnvironmentAttributes(stack, 'Env', { environmentName: 'ml-env' });
+    const trigger = new DagTrigger(stack, 'Trigger', { environment, alarmTopic: monitoring.topic });
+    monitoring.monitorTrigger(trigger);
+    const t = template(stack);
+    expect(alarm(t, 'TriggerErrorsAlarm').Properties.AlarmActions).toEqual([{ Ref: logicalId(t, 'AWS::SNS::Topic', 'MonitoringTopic') }]);
   });
 
   test('the same trigger twice is refused', () => {
