@@ -64,6 +64,13 @@ interface AlarmSpec {
   readonly treatMissingData?: cloudwatch.TreatMissingData;
 }
 
+interface FailureReport {
+  readonly pattern: events.EventPattern;
+  readonly message: events.RuleTargetInput;
+  readonly what: string;
+  readonly description: string;
+}
+
 /**
  * Watches the MLOps loop: one SNS topic for every failure, one CloudWatch dashboard of the loop's health, and an
  * alarm (with the topic as its action) for every point where the loop can fail.
@@ -72,8 +79,8 @@ interface AlarmSpec {
  * dashboard section. Metrics come from the services where AWS documents them (MWAA's `AmazonMWAA` Airflow metrics,
  * `AWS/SageMaker` endpoint metrics, `AWS/SQS`, the trigger's own outcome metrics); where none is documented (CodePipeline
  * executions, Glue job and SageMaker job ends) EventBridge rules match the state-change events, and their
- * `AWS/Events` `MatchedEvents` counts are graphed and alarmed on. Glue and SageMaker job failures also reach the topic
- * as the event itself (job, state and reason), besides the alarm.
+ * `AWS/Events` `MatchedEvents` counts are graphed and alarmed on. Those failures also reach the topic as the event
+ * itself (which execution or job, and why), besides the alarm.
  */
 export class PipelineMonitoring extends Construct {
   /** The topic every failure notifies. */
@@ -140,21 +147,21 @@ export class PipelineMonitoring extends Construct {
   public monitorBuild(build: ModelBuildPipeline): void {
     const scope = this.section('build', build.node.path, `Build${Names.nodeUniqueId(build.node)}`);
     const pipelineName = build.pipeline.pipelineName;
-    const count = (state: 'STARTED' | 'SUCCEEDED' | 'FAILED', label: string) => {
-      const rule = this.rule(scope, `${label}Executions`, patterns.pipelineExecution(pipelineName, state),
-        `Counts ${state} executions of ${build.node.path} for ${this.node.path}`);
-      return metrics.matchedEvents(rule, this.period);
-    };
+    // Started and succeeded executions are only counted: these rules need no target.
+    const count = (state: 'STARTED' | 'SUCCEEDED', label: string) => metrics.matchedEvents(
+      this.rule(scope, `${label}Executions`, patterns.pipelineExecution(pipelineName, state),
+        `Counts ${state} executions of ${build.node.path} for ${this.node.path}`),
+      this.period);
     const started = count('STARTED', 'Started');
     const succeeded = count('SUCCEEDED', 'Succeeded');
-    const failed = count('FAILED', 'Failed');
-    const alarm = this.alarm(scope, 'FailedExecutionsAlarm', {
-      metric: failed,
-      threshold: 1,
-      description: `Model build pipeline ${build.node.path} failed: see its execution history in CodePipeline`,
+    const failed = this.reportFailures(scope, 'FailedExecutions', {
+      pattern: patterns.pipelineExecution(pipelineName, 'FAILED'),
+      message: patterns.pipelineFailedMessage(build.node.path),
+      what: `Model build pipeline ${build.node.path} failed`,
+      description: `Reports failed executions of ${build.node.path} to ${this.node.path}`,
     });
-    this.addSection(`Model build: ${build.node.path}`, [alarm], [
-      this.graph('Pipeline executions', [labeled(started, 'Started'), labeled(succeeded, 'Succeeded'), labeled(failed, 'Failed')]),
+    this.addSection(`Model build: ${build.node.path}`, [failed.alarm], [
+      this.graph('Pipeline executions', [labeled(started, 'Started'), labeled(succeeded, 'Succeeded'), labeled(failed.metric, 'Failed')]),
     ]);
   }
 
@@ -243,23 +250,17 @@ export class PipelineMonitoring extends Construct {
     }
 
     const failures: cloudwatch.IMetric[] = [];
-    const reported = (id: string, pattern: events.EventPattern, message: events.RuleTargetInput, what: string) => {
-      const rule = this.rule(scope, id, pattern, `Reports ${what} of pipeline ${pipeline} to ${this.node.path}`);
-      // The target lets events.amazonaws.com publish and, for a created topic, use its key; without conditions, as AWS
-      // documents: topic policies for EventBridge take no Condition block, and aws:SourceArn/SourceAccount are not
-      // supported in a key policy for EventBridge-to-encrypted-topic delivery, so a condition would drop every message
-      // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions,
-      // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
-      // The created key protects this topic only.
-      rule.addTarget(new targets.SnsTopic(this.topic, { message }));
-      const metric = metrics.matchedEvents(rule, this.period);
-      failures.push(labeled(metric, what));
-      alarms.push(this.alarm(scope, `${id}Alarm`, { metric, threshold: 1, description: `[${pipeline}] ${what}: the topic has the details` }));
+    const report = (id: string, pattern: events.EventPattern, message: events.RuleTargetInput, what: string) => {
+      const reported = this.reportFailures(scope, id, {
+        pattern, message, what: `[${pipeline}] ${what}`, description: `Reports ${what} of pipeline ${pipeline} to ${this.node.path}`,
+      });
+      failures.push(labeled(reported.metric, what));
+      alarms.push(reported.alarm);
     };
-    reported('GlueJobFailed', patterns.glueJobFailed(workflow.glueJobName), patterns.glueJobFailedMessage(pipeline),
+    report('GlueJobFailed', patterns.glueJobFailed(workflow.glueJobName), patterns.glueJobFailedMessage(pipeline),
       `Glue job ${workflow.glueJobName} failed`);
     for (const kind of [patterns.TRAINING_JOB, patterns.PROCESSING_JOB]) {
-      reported(`${kind.label}JobFailed`, patterns.sageMakerJobFailed(kind, workflow.sagemakerJobNamePrefix),
+      report(`${kind.label}JobFailed`, patterns.sageMakerJobFailed(kind, workflow.sagemakerJobNamePrefix),
         patterns.sageMakerJobFailedMessage(kind, pipeline), `SageMaker ${kind.label.toLowerCase()} jobs failed`);
     }
 
@@ -325,6 +326,24 @@ export class PipelineMonitoring extends Construct {
       }
     }
     this.jobPrefixes.set(pipeline, prefix);
+  }
+
+  /**
+   * A rule that sends each failure event (what failed and why) to the topic, and an alarm on how many it matched.
+   *
+   * The target lets events.amazonaws.com publish and, for a created topic, use its key, without conditions, as AWS
+   * documents: topic policies for EventBridge take no Condition block, and aws:SourceArn/SourceAccount are not
+   * supported in a key policy for EventBridge-to-encrypted-topic delivery, so a condition would drop every message
+   * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions,
+   * https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+   * The created key protects this topic only.
+   */
+  private reportFailures(scope: Construct, id: string, spec: FailureReport): { metric: cloudwatch.Metric; alarm: cloudwatch.Alarm } {
+    const rule = this.rule(scope, id, spec.pattern, spec.description);
+    rule.addTarget(new targets.SnsTopic(this.topic, { message: spec.message }));
+    const metric = metrics.matchedEvents(rule, this.period);
+    const alarm = this.alarm(scope, `${id}Alarm`, { metric, threshold: 1, description: `${spec.what}: the topic has the details` });
+    return { metric, alarm };
   }
 
   private rule(scope: Construct, id: string, eventPattern: events.EventPattern, description: string): events.Rule {

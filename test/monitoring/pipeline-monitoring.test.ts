@@ -151,20 +151,29 @@ describe('PipelineMonitoring dashboard and options', () => {
 });
 
 describe('PipelineMonitoring.monitorBuild', () => {
-  test('counts started, succeeded and failed executions from CodePipeline events; failed executions raise an alarm', () => {
+  test('counts started, succeeded and failed executions from CodePipeline events; failures are reported and raise an alarm', () => {
     const { stack, monitoring, build } = loop();
     monitoring.monitorBuild(build);
     const t = template(stack);
     const pipeline = { Ref: logicalId(t, 'AWS::CodePipeline::Pipeline', 'BuildPipeline') };
     for (const state of ['STARTED', 'SUCCEEDED', 'FAILED']) {
-      const found = rule(t, `${state.charAt(0)}${state.slice(1).toLowerCase()}Executions`).Properties;
-      expect(found.EventPattern).toEqual({
+      expect(rule(t, `${state.charAt(0)}${state.slice(1).toLowerCase()}Executions`).Properties.EventPattern).toEqual({
         'source': ['aws.codepipeline'],
         'detail-type': ['CodePipeline Pipeline Execution State Change'],
         'detail': { pipeline: [pipeline], state: [state] },
       });
-      expect(found.Targets).toBeUndefined();
     }
+    // Started and succeeded executions are only counted; a failure is sent to the topic.
+    expect(rule(t, 'StartedExecutions').Properties.Targets).toBeUndefined();
+    expect(rule(t, 'SucceededExecutions').Properties.Targets).toBeUndefined();
+    expect(rule(t, 'FailedExecutions').Properties.Targets).toEqual([{
+      Arn: { Ref: logicalId(t, 'AWS::SNS::Topic', 'MonitoringTopic') },
+      Id: 'Target0',
+      InputTransformer: {
+        InputPathsMap: { 'detail-pipeline': '$.detail.pipeline', 'detail-execution-id': '$.detail.execution-id' },
+        InputTemplate: '"[Test/Build] Model build pipeline <detail-pipeline> failed: execution <detail-execution-id>"',
+      },
+    }]);
     const failedRule = logicalId(t, 'AWS::Events::Rule', 'FailedExecutions');
     expect(alarm(t, 'FailedExecutionsAlarm').Properties).toMatchObject({
       Namespace: 'AWS/Events',

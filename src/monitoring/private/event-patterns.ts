@@ -16,6 +16,13 @@ export function pipelineExecution(pipelineName: string, state: 'STARTED' | 'SUCC
   };
 }
 
+export function pipelineFailedMessage(buildPath: string): events.RuleTargetInput {
+  const field = (name: string) => events.EventField.fromPath(`$.detail.${name}`);
+  return events.RuleTargetInput.fromText(
+    `[${buildPath}] Model build pipeline ${field('pipeline')} failed: execution ${field('execution-id')}`,
+  );
+}
+
 /**
  * Glue publishes job-run metrics only when the job turns them on (`--enable-metrics`,
  * `--enable-observability-metrics`), which the job's owner decides; its `Glue Job State Change` events are always
