@@ -2,3 +2,4 @@ export * from './airflow';
 export * from './trigger';
 export * from './delivery';
 export * from './ml';
+export * from './monitoring';

@@ -1,0 +1,2 @@
+export * from './pipeline-monitoring';
+export * from './workflow-monitoring-options';

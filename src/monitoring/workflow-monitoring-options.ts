@@ -1,0 +1,25 @@
+/** What `PipelineMonitoring.monitorWorkflow` watches of one pipeline's training and deployment. */
+export interface WorkflowMonitoringOptions {
+  /** The pipeline's name: it titles the dashboard section and prefixes every notification. */
+  readonly pipelineName: string;
+  /** The MWAA environment that runs the pipeline's DAGs. */
+  readonly environmentName: string;
+  /** The id of the training DAG, whose failed runs raise an alarm. */
+  readonly trainingDagId: string;
+  /** The id of the deployment DAG, whose failed runs raise an alarm. */
+  readonly deploymentDagId: string;
+  /** The Glue job that preprocesses the pipeline's data; runs ending FAILED, TIMEOUT or ERROR are reported. */
+  readonly glueJobName: string;
+  /**
+   * What the names of the pipeline's SageMaker training and processing jobs start with; jobs ending Failed or
+   * Stopped are reported. The library's DAGs name them `<pipelineName>-train-<run>` and `<pipelineName>-eval-<run>`,
+   * so pass `<pipelineName>-`.
+   */
+  readonly sagemakerJobNamePrefix: string;
+  /**
+   * The SageMaker endpoint the deployment DAG keeps up to date (variant `AllTraffic`).
+   *
+   * @default - the pipeline deploys no endpoint, so none is watched
+   */
+  readonly endpointName?: string;
+}
