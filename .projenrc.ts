@@ -62,6 +62,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda',
     'aws-sdk-client-mock@^4.1.0',
     'fast-check@^4.10.2',
+    // An IAM policy evaluator for the proof that the synthesized roles allow the DAGs' recorded calls, and no more
+    // (test/iam; AGPL-licensed, used in tests only, never shipped).
+    '@cloud-copilot/iam-simulate@0.1.173',
   ],
 
   // The trigger handler (src/trigger/*.lambda.ts) is bundled by esbuild into assets/ with its AWS SDK client,
