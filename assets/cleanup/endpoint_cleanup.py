@@ -19,6 +19,7 @@ import urllib.request
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 log = logging.getLogger()
@@ -26,8 +27,12 @@ log.setLevel(logging.INFO)
 
 #: statuses in which SageMaker refuses DeleteEndpoint until the operation ends
 BUSY = {"Creating", "Updating", "SystemUpdating", "RollingBack"}
-#: seconds kept in reserve to answer CloudFormation before Lambda's timeout
-RESERVE_SECONDS = 30
+#: bounds one AWS call (botocore's defaults allow minutes): 2 attempts of 5 s to connect and 20 s to read
+AWS_CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 2})
+#: seconds the answer to CloudFormation may take
+RESPONSE_TIMEOUT = 10
+#: seconds kept in reserve before Lambda's timeout: the last AWS call started before the deadline, then the answer
+RESERVE_SECONDS = 90
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
@@ -46,7 +51,7 @@ def handler(event: dict[str, Any], context: Any) -> None:
 
 
 def clean_up(endpoint_name: str, pipeline_name: str, deadline: float) -> dict[str, Any]:
-    sagemaker = boto3.client("sagemaker")
+    sagemaker = boto3.client("sagemaker", config=AWS_CONFIG)
     poll = float(os.environ.get("POLL_SECONDS", "15"))
     outcome = delete_endpoint(sagemaker, endpoint_name, deadline, poll)
     configs = delete_named(sagemaker, "endpoint_configs", f"{pipeline_name}-config-")
@@ -123,5 +128,6 @@ def respond(event: dict[str, Any], status: str, physical_id: str, reason: str, d
     request = urllib.request.Request(
         event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
     )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (CloudFormation's pre-signed https URL)
+    # CloudFormation's pre-signed https URL, signed without a content type
+    with urllib.request.urlopen(request, timeout=RESPONSE_TIMEOUT) as response:
         log.info("CloudFormation answered %s to %s", response.status, status)

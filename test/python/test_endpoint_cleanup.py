@@ -400,3 +400,33 @@ def test_an_aws_error_answers_failed_with_the_error(aws, cloudformation, denied)
     assert seconds < 10  # not retried, nothing waits
     if denied == "DescribeEndpoint":
         assert inventory() == EVERYTHING
+
+
+def test_the_reserve_covers_the_slowest_aws_call_and_the_answer():
+    """After its deadline the handler makes at most one more AWS call, then answers: both must fit in the reserve."""
+    handler = load_handler()
+    config = handler.AWS_CONFIG
+    attempts = config.retries["total_max_attempts"]  # the first attempt included
+    backoff = 20  # botocore's longest backoff between attempts (standard mode)
+    slowest_call = attempts * (config.connect_timeout + config.read_timeout) + (attempts - 1) * backoff
+    assert config.retries["mode"] == "standard"
+    assert slowest_call + handler.RESPONSE_TIMEOUT < handler.RESERVE_SECONDS
+
+
+def test_a_hanging_aws_call_answers_failed_before_lambdas_deadline(aws, cloudformation, monkeypatch):
+    """SageMaker stops answering: the handler's timeouts (scaled down here from 20 s to 0.5 s) make it answer FAILED."""
+    handler = load_handler()
+    monkeypatch.setattr(
+        handler, "AWS_CONFIG", Config(connect_timeout=1, read_timeout=0.5, retries={"mode": "standard", "total_max_attempts": 2})
+    )
+    monkeypatch.setattr(handler, "RESERVE_SECONDS", 3)
+    seed()
+    aws.describe_delay = 2.0
+    context = LambdaContext(handler.RESERVE_SECONDS + 1.0)
+    event = request(cloudformation, "Delete")
+    handler.handler(event, context)
+    response = cloudformation.response()
+    assert_answers(response, event, "FAILED")
+    assert "ReadTimeoutError" in response["Reason"], response["Reason"]
+    assert cloudformation.responses[0]["at"] < context.deadline
+    assert aws.calls == ["DescribeEndpoint", "DescribeEndpoint"]
