@@ -4,7 +4,8 @@ The DAGs create the SageMaker endpoint, its endpoint configs and models, so Clou
 a stack delete would leave the endpoint billing. On Delete this handler deletes the endpoint (waiting while it is
 creating or updating, within the invocation's time), then every endpoint config and model named with the
 pipeline's prefixes (`<pipeline>-config-`, `<pipeline>-model-`; see assets/dags/cdk_mwaa_mlops/naming.py).
-Create and Update do nothing. `RemovalPolicy: retain` keeps everything.
+Create and Update call nothing, but a new endpoint or pipeline name gets a new physical id, so CloudFormation then
+deletes what the old names created. `RemovalPolicy: retain` keeps everything.
 
 Runs on Lambda's Python runtime with its boto3; the response goes to CloudFormation's pre-signed URL.
 """
@@ -37,7 +38,11 @@ RESERVE_SECONDS = 90
 
 def handler(event: dict[str, Any], context: Any) -> None:
     properties = event.get("ResourceProperties", {})
-    physical_id = event.get("PhysicalResourceId") or f"{properties.get('EndpointName', 'endpoint')}-cleanup"
+    # Create and Update name what they clean up: renaming the endpoint or pipeline replaces the resource, so
+    # CloudFormation sends a Delete with the old names and what the DAGs created under them does not bill on.
+    physical_id = f"{properties.get('PipelineName')}/{properties.get('EndpointName')}/cleanup"
+    if event.get("RequestType") == "Delete":
+        physical_id = event.get("PhysicalResourceId") or physical_id
     data: dict[str, Any] = {}
     try:
         if event["RequestType"] == "Delete" and properties.get("RemovalPolicy") != "retain":

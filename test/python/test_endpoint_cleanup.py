@@ -190,7 +190,7 @@ class LambdaContext:
 
 
 #: the physical id the Create of pipeline churn's clean-up answered
-PHYSICAL_ID = "churn-cleanup"
+PHYSICAL_ID = "churn/churn/cleanup"
 
 
 def request(cloudformation: CloudFormation, request_type: str, **properties: str) -> dict[str, Any]:
@@ -400,6 +400,24 @@ def test_an_aws_error_answers_failed_with_the_error(aws, cloudformation, denied)
     assert seconds < 10  # not retried, nothing waits
     if denied == "DescribeEndpoint":
         assert inventory() == EVERYTHING
+
+
+@pytest.mark.parametrize(
+    ("changed", "replaced"),
+    [({"EndpointName": "churn-v2"}, True), ({"PipelineName": "churn2"}, True), ({"RemovalPolicy": "retain"}, False)],
+)
+def test_update_renaming_the_endpoint_or_pipeline_replaces_the_resource(aws, cloudformation, changed, replaced):
+    """A new physical id makes CloudFormation send a Delete, with the old properties, for what the old names created.
+
+    Otherwise an endpoint the DAG created under the old name would bill on, known to neither the DAG nor the clean-up.
+    """
+    event = request(cloudformation, "Update", **changed)
+    event["PhysicalResourceId"] = physical_id = run(cloudformation, request(cloudformation, "Create"))[0]["PhysicalResourceId"]
+    cloudformation.responses.clear()
+    response, _ = run(cloudformation, event)
+    assert_answers(response, event, "SUCCESS")
+    assert (response["PhysicalResourceId"] != physical_id) is replaced, response["PhysicalResourceId"]
+    assert aws.calls == []
 
 
 def test_the_reserve_covers_the_slowest_aws_call_and_the_answer():
