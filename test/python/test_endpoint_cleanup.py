@@ -351,7 +351,7 @@ def test_delete_answers_failed_before_lambdas_deadline_when_the_endpoint_stays_c
     answered = cloudformation.responses[0]["at"]
     assert answered < context.deadline - handler.RESERVE_SECONDS / 2  # well before Lambda would stop it
     assert answered - started >= 1.0  # it did wait (POLL_SECONDS 0.05) before giving up
-    assert aws.calls.count("DescribeEndpoint") >= 10
+    assert aws.calls.count("DescribeEndpoint") >= 3  # it polled
     assert "DeleteEndpoint" not in aws.calls
     assert inventory() == EVERYTHING  # nothing half-deleted: the next delete attempt starts from the endpoint again
 
