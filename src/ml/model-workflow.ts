@@ -134,6 +134,11 @@ export interface ModelWorkflowProps {
    */
   readonly retries?: number;
   /**
+   * How often the DAGs' deferred tasks check on their Glue and SageMaker jobs, 1 second to 1 hour.
+   * @default Duration.minutes(1)
+   */
+  readonly pollInterval?: Duration;
+  /**
    * How long the Glue and clean-up logs are kept.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -238,6 +243,8 @@ export class ModelWorkflow extends Construct {
     const maxActiveRuns = props.maxActiveRuns ?? 1;
     validateInteger('maxActiveRuns', maxActiveRuns);
     validateRange('maxActiveRuns', maxActiveRuns, 1, 16);
+    const pollSeconds = (props.pollInterval ?? Duration.minutes(1)).toSeconds();
+    validateRange('pollInterval (seconds)', pollSeconds, 1, 3600);
     const retries = props.retries ?? 2;
     validateInteger('retries', retries);
     validateRange('retries', retries, 0, 10);
@@ -328,6 +335,7 @@ export class ModelWorkflow extends Construct {
       topicArn: props.notificationTopic?.topicArn,
       maxActiveRuns,
       retries,
+      pollSeconds,
       dataBucketName: this.dataBucket.bucketName,
       prefixes,
       keyArn: this.encryptionKey.keyArn,

@@ -123,15 +123,18 @@ describe('ModelWorkflow defaults', () => {
         resources: [SAGEMAKER('training-job/churn-train-*'), SAGEMAKER('processing-job/churn-eval-*')],
       },
       {
-        actions: ['sagemaker:CreateModelPackageGroup', 'sagemaker:DescribeModelPackageGroup', 'sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:AddTags'],
+        actions: ['sagemaker:CreateModelPackageGroup', 'sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:AddTags'],
         resources: [SAGEMAKER('model-package-group/churn-models'), SAGEMAKER('model-package/churn-models/*')],
       },
       { actions: ['sagemaker:ListModelPackages'], resources: ['*'] },
       { actions: ['iam:PassRole'], resources: [expect.stringMatching(/^<ChurnSageMakerRole\w+\.Arn>$/)], conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } } },
       { actions: ['ecr:DescribeRepositories', 'ecr:DescribeImages'], resources: ['arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/churn-model'] },
-      { actions: ['s3:GetObject'], resources: [expect.stringMatching(/^<ChurnDataBucket\w+\.Arn>\/artifacts\/churn\/\*$/)] },
-      { actions: ['s3:ListBucket'], resources: [expect.stringMatching(/^<ChurnDataBucket/)], conditions: { StringLike: { 's3:prefix': ['processed/churn/*', 'artifacts/churn/*'] } } },
-      { actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'], resources: [expect.stringMatching(/^<ChurnKey/)] },
+      {
+        actions: ['s3:GetObject'],
+        resources: [expect.stringMatching(/^<ChurnDataBucket\w+\.Arn>\/processed\/churn\/\*$/), expect.stringMatching(/^<ChurnDataBucket\w+\.Arn>\/artifacts\/churn\/\*$/)],
+      },
+      { actions: ['s3:ListBucket'], resources: [expect.stringMatching(/^<ChurnDataBucket\w+\.Arn>$/)] },
+      { actions: ['kms:Decrypt', 'kms:DescribeKey'], resources: [expect.stringMatching(/^<ChurnKey/)] },
       { actions: ['kms:CreateGrant'], resources: [expect.stringMatching(/^<ChurnKey/)], conditions: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } },
       {
         actions: ['sagemaker:CreateModel', 'sagemaker:DescribeModel', 'sagemaker:CreateEndpointConfig', 'sagemaker:DescribeEndpointConfig', 'sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint', 'sagemaker:AddTags'],
@@ -174,7 +177,7 @@ describe('ModelWorkflow defaults', () => {
   });
 
   test('the endpoint clean-up runs on stack delete, before the environment goes, and may delete only this pipeline\'s resources', () => {
-    t.hasResourceProperties('Custom::CdkMwaaMlopsEndpointCleanup', { EndpointName: 'churn', PipelineName: 'churn', RemovalPolicy: 'destroy' });
+    t.hasResourceProperties('Custom::CdkMwaaMlopsEndpointCleanup', { EndpointName: 'churn', PipelineName: 'churn', RemovalPolicy: 'destroy', ServiceTimeout: '960' });
     t.hasResourceProperties('AWS::Lambda::Function', { Handler: 'endpoint_cleanup.handler', Runtime: 'python3.14', Timeout: 900 });
     const [cleanupId] = Object.keys(t.findResources('Custom::CdkMwaaMlopsEndpointCleanup'));
     expect(Object.values(t.findResources('AWS::MWAA::Environment'))[0].DependsOn).toContain(cleanupId);
@@ -194,6 +197,7 @@ describe('ModelWorkflow defaults', () => {
       aws_conn_id: 'aws_default',
       max_active_runs: 1,
       retries: 2,
+      poll_interval_seconds: 60,
       data: {
         bucket: expect.stringMatching(/^<ChurnDataBucket\w+>$/),
         raw_prefix: 'raw/',
@@ -255,6 +259,7 @@ describe('ModelWorkflow options', () => {
       notificationTopic: topic,
       maxActiveRuns: 2,
       retries: 0,
+      pollInterval: Duration.seconds(5),
     });
     const t = Template.fromStack(parts.stack);
     t.resourceCountIs('AWS::CloudWatch::Alarm', 0);
@@ -268,7 +273,7 @@ describe('ModelWorkflow options', () => {
     expect(config.preprocessing).toMatchObject({ seed: 7, train_fraction: 0.8, validation_fraction: 0.1 });
     expect(config.data).toMatchObject({ raw_prefix: 'in/', processed_prefix: 'work/', artifacts_prefix: 'out/', checkpoints_prefix: 'ckpt/' });
     expect(config.notification_topic_arn).toMatch(/^<Alerts\w+>$/);
-    expect([config.max_active_runs, config.retries]).toEqual([2, 0]);
+    expect([config.max_active_runs, config.retries, config.poll_interval_seconds]).toEqual([2, 0, 5]);
     const sagemaker = rendered(roleStatements(t, 'ChurnSageMakerRole'));
     expect(sagemaker).toContainEqual({ actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: [expect.stringMatching(/\/ckpt\/churn\/\*$/)] });
     const mwaa = rendered(roleStatements(t, 'AirflowExecutionRole'));
@@ -404,6 +409,7 @@ describe('ModelWorkflow refuses what cannot work, naming the prop, the value and
     ['endpoint name without an endpoint', () => churnWorkflow(workflowStack(), { deployment: EndpointDeployment.none(), endpointName: 'x' }), /endpointName: 'x' is set, but deployment is EndpointDeployment.none\(\)/],
     ['Glue workers', () => churnWorkflow(workflowStack(), { preprocessing: { workerCount: 1 } }), /preprocessing.workerCount: 1 is out of range; allowed is 2 to 299/],
     ['retries', () => churnWorkflow(workflowStack(), { retries: 11 }), /retries: 11 is out of range; allowed is 0 to 10/],
+    ['poll interval', () => churnWorkflow(workflowStack(), { pollInterval: Duration.hours(2) }), /pollInterval \(seconds\): 7200 is out of range; allowed is 1 to 3600/],
     ['two workflows with one name on one environment', () => { const p = workflowStack(); churnWorkflow(p); churnWorkflow(p, {}, 'Again'); }, /pipelineName: 'churn' is already used on environment Test\/Airflow/],
     ['an Airflow 2 environment', () => {
       const p = workflowStack();

@@ -49,7 +49,7 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
     }),
     new iam.PolicyStatement({
       actions: [
-        'sagemaker:CreateModelPackageGroup', 'sagemaker:DescribeModelPackageGroup',
+        'sagemaker:CreateModelPackageGroup',
         'sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:AddTags',
       ],
       resources: [
@@ -68,18 +68,17 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
       actions: ['ecr:DescribeRepositories', 'ecr:DescribeImages'],
       resources: [r.imageRepository.repositoryArn],
     }),
+    // The quality gate reads the evaluation report; the training operator checks its input splits exist (HeadObject).
     new iam.PolicyStatement({
       actions: ['s3:GetObject'],
-      resources: [r.dataBucket.arnForObjects(`${r.artifactsPrefix}*`)],
+      resources: [r.dataBucket.arnForObjects(`${r.processedPrefix}*`), r.dataBucket.arnForObjects(`${r.artifactsPrefix}*`)],
     }),
-    // The training operator checks that its input prefixes exist before it starts a job.
+    // ... and that the bucket exists (HeadBucket), which S3 authorizes as s3:ListBucket with no prefix: the role may
+    // list the data bucket's key names (not read other pipelines' objects).
+    new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [r.dataBucket.bucketArn] }),
+    // Reading the report (SSE-KMS); SageMaker checks the key of the volumes and outputs a create call names.
     new iam.PolicyStatement({
-      actions: ['s3:ListBucket'],
-      resources: [r.dataBucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${r.processedPrefix}*`, `${r.artifactsPrefix}*`] } },
-    }),
-    new iam.PolicyStatement({
-      actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'],
+      actions: ['kms:Decrypt', 'kms:DescribeKey'],
       resources: [r.encryptionKey.keyArn],
     }),
     new iam.PolicyStatement({

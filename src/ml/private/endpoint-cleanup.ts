@@ -56,6 +56,9 @@ export function createEndpointCleanup(scope: Construct, options: EndpointCleanup
   const resource = new CustomResource(scope, 'EndpointCleanup', {
     serviceToken: fn.functionArn,
     resourceType: 'Custom::CdkMwaaMlopsEndpointCleanup',
+    // The function answers within its own 15 minutes; should it die without answering, CloudFormation gives up then
+    // rather than after its default hour.
+    serviceTimeout: Duration.minutes(16),
     properties: {
       EndpointName: options.endpointName,
       PipelineName: options.pipelineName,

@@ -10,6 +10,7 @@ export interface PipelineConfigValues {
   readonly topicArn?: string;
   readonly maxActiveRuns: number;
   readonly retries: number;
+  readonly pollSeconds: number;
   readonly dataBucketName: string;
   readonly prefixes: { raw: string; processed: string; artifacts: string; checkpoints: string };
   readonly keyArn: string;
@@ -43,6 +44,7 @@ export function pipelineConfig(v: PipelineConfigValues): Record<string, unknown>
     ...(v.topicArn ? { notification_topic_arn: v.topicArn } : {}),
     max_active_runs: v.maxActiveRuns,
     retries: v.retries,
+    poll_interval_seconds: v.pollSeconds,
     data: {
       bucket: v.dataBucketName,
       raw_prefix: v.prefixes.raw,
