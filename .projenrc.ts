@@ -99,6 +99,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk.out/',
     // integ-runner writes the assets into test/*.snapshot/ on update; only templates and manifests are committed.
     '**/*.snapshot/asset.*',
+    // consumer apps: Maven's build directory, and go.sum (the module proxy here has no checksum database to check one)
+    '/examples/java/target/',
+    '/examples/go/go.sum',
   ],
 });
 
@@ -118,7 +121,7 @@ project.eslint!.allowDevDeps('src/trigger/runtime/**');
 project.gitignore.exclude('!/assets/');
 // ...except the handler bundles `npx projen bundle` (part of compile and test) writes from src/**/*.lambda.ts.
 project.gitignore.exclude('/assets/**/*.lambda/');
-for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/test-reports/', '__pycache__/', '*.pyc']) {
+for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/test-reports/', '__pycache__/', '*.pyc', '/ruff.toml']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -173,6 +176,42 @@ project.testTask.prependSpawn(venvTask);
 project.testTask.prependSpawn(bundleTask);
 project.testTask.spawn(integTask);
 project.testTask.spawn(pytestTask);
+
+/* ---------- packages: every one complete on its own, proven by consumer apps in other languages ---------- */
+// jsii drops what the other languages cannot see or name with a warning: keep the library free of them.
+project.compileTask.reset('jsii --fail-on-warnings');
+
+// Each package:* task bundles the trigger handler first: the packages carry assets/ as it is on disk.
+const packageTasks = ['js', 'python', 'java', 'dotnet', 'go'].map((language) => project.tasks.tryFind(`package:${language}`)!);
+for (const task of packageTasks) task.prependSpawn(bundleTask);
+// jsii-pacmak builds the jar against a fresh temporary Maven repository unless told otherwise: reuse the user's, so
+// aws-cdk-lib's jar and Maven's plugins are downloaded once per machine, not once per package.
+const packageJava = project.tasks.tryFind('package:java')!;
+packageJava.reset();
+packageJava.spawn(bundleTask);
+packageJava.exec('jsii-pacmak -v --target java --maven-local-repository="$HOME/.m2/repository"');
+
+// Outside CI, `build` packages every language: skip .NET (saying so) where no .NET SDK is installed.
+const hasDotnet = 'command -v dotnet >/dev/null';
+const packageAll = project.tasks.tryFind('package-all')!;
+packageAll.reset();
+for (const task of packageTasks) {
+  packageAll.spawn(task, task.name === 'package:dotnet' ? { condition: hasDotnet } : undefined);
+}
+packageAll.exec('echo "package-all: no .NET SDK (dotnet) on PATH, package:dotnet skipped"', { condition: `! ${hasDotnet}` });
+
+// Consumer apps: package, install into a Python venv / Maven project / Go module, synthesize, compare with TypeScript.
+const consumersTask = project.addTask('test:consumers', {
+  description: 'Package every language (not .NET), check the assets in each artifact, synthesize the example in Python, Java and Go and compare the templates with TypeScript',
+  env: { TS_NODE_PROJECT: 'tsconfig.dev.json', CDK_DISABLE_VERSION_CHECK: '1' },
+});
+consumersTask.spawn(venvTask);
+for (const language of ['js', 'python', 'java']) consumersTask.spawn(project.tasks.tryFind(`package:${language}`)!);
+consumersTask.exec('test/consumers/synth-typescript.sh', { name: 'TypeScript: the example app, from src/ and from the npm package' });
+consumersTask.exec('test/consumers/synth-python.sh', { name: 'Python: install the wheel, synthesize examples/python' });
+consumersTask.exec('test/consumers/synth-java.sh', { name: 'Java: install the jar, synthesize examples/java' });
+consumersTask.exec('test/consumers/synth-go.sh', { name: 'Go: generate the module, synthesize examples/go where the module proxy serves its dependencies' });
+consumersTask.exec('.venv/bin/python -m pytest test/consumers -q -rs -p no:cacheprovider');
 
 /* ---------- the main job and the benchmark ---------- */
 const synthExample = project.addTask('synth:example', {
