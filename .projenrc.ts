@@ -202,7 +202,7 @@ packageAll.exec('echo "package-all: no .NET SDK (dotnet) on PATH, package:dotnet
 
 // Consumer apps: package, install into a Python venv / Maven project / Go module, synthesize, compare with TypeScript.
 const consumersTask = project.addTask('test:consumers', {
-  description: 'Package every language (not .NET), check the assets in each artifact, synthesize the example in Python, Java and Go and compare the templates with TypeScript',
+  description: 'Package every language, check the assets in each package, synthesize the example in Python, Java and Go and compare the templates with TypeScript',
   env: { TS_NODE_PROJECT: 'tsconfig.dev.json', CDK_DISABLE_VERSION_CHECK: '1' },
 });
 consumersTask.spawn(venvTask);
@@ -211,6 +211,7 @@ consumersTask.exec('test/consumers/synth-typescript.sh', { name: 'TypeScript: th
 consumersTask.exec('test/consumers/synth-python.sh', { name: 'Python: install the wheel, synthesize examples/python' });
 consumersTask.exec('test/consumers/synth-java.sh', { name: 'Java: install the jar, synthesize examples/java' });
 consumersTask.exec('test/consumers/synth-go.sh', { name: 'Go: generate the module, synthesize examples/go where the module proxy serves its dependencies' });
+consumersTask.exec('test/consumers/generate-dotnet.sh', { name: '.NET: generate the code, compile it where a .NET SDK is installed' });
 consumersTask.exec('.venv/bin/python -m pytest test/consumers -q -rs -p no:cacheprovider');
 
 /* ---------- the main job and the benchmark ---------- */
