@@ -192,13 +192,16 @@ packageJava.spawn(bundleTask);
 packageJava.exec('jsii-pacmak -v --target java --maven-local-repository="$HOME/.m2/repository"');
 
 // Outside CI, `build` packages every language: skip .NET (saying so) where no .NET SDK is installed.
-const hasDotnet = 'command -v dotnet >/dev/null';
+// (Conditions run in projen's own shell, which has no `command -v`.)
+const dotnetRuns = `require('child_process').spawnSync('dotnet', ['--version'], { stdio: 'ignore' }).status === 0`;
+const hasDotnet = `node -e "process.exit(${dotnetRuns} ? 0 : 1)"`;
+const lacksDotnet = `node -e "process.exit(${dotnetRuns} ? 1 : 0)"`;
 const packageAll = project.tasks.tryFind('package-all')!;
 packageAll.reset();
 for (const task of packageTasks) {
   packageAll.spawn(task, task.name === 'package:dotnet' ? { condition: hasDotnet } : undefined);
 }
-packageAll.exec('echo "package-all: no .NET SDK (dotnet) on PATH, package:dotnet skipped"', { condition: `! ${hasDotnet}` });
+packageAll.exec('echo "package-all: no .NET SDK (dotnet) on PATH, package:dotnet skipped"', { condition: lacksDotnet });
 
 // Consumer apps: package, install into a Python venv / Maven project / Go module, synthesize, compare with TypeScript.
 const consumersTask = project.addTask('test:consumers', {
