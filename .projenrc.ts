@@ -99,6 +99,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk.out/',
     // integ-runner writes the assets into test/*.snapshot/ on update; only templates and manifests are committed.
     '**/*.snapshot/asset.*',
+    // consumer apps: Maven's build directory, and go.sum (the module proxy here has no checksum database to check one)
+    '/examples/java/target/',
+    '/examples/go/go.sum',
   ],
 });
 
@@ -118,7 +121,7 @@ project.eslint!.allowDevDeps('src/trigger/runtime/**');
 project.gitignore.exclude('!/assets/');
 // ...except the handler bundles `npx projen bundle` (part of compile and test) writes from src/**/*.lambda.ts.
 project.gitignore.exclude('/assets/**/*.lambda/');
-for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/test-reports/', '__pycache__/', '*.pyc']) {
+for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/test-reports/', '__pycache__/', '*.pyc', '/ruff.toml']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -173,6 +176,53 @@ project.testTask.prependSpawn(venvTask);
 project.testTask.prependSpawn(bundleTask);
 project.testTask.spawn(integTask);
 project.testTask.spawn(pytestTask);
+
+/* ---------- packages: every one complete on its own, proven by consumer apps in other languages ---------- */
+// jsii warns about what the other languages cannot see or use: every warning fails the compile, except projen's
+// default silencing of reserved words, which the bindings rename (a `type` prop is `Type()` in Go, `type` in Python).
+project.compileTask.reset('jsii --fail-on-warnings --silence-warnings=reserved-word');
+
+// Each package:* task bundles the trigger handler first: the packages carry assets/ as it is on disk.
+const packageTasks = ['js', 'python', 'java', 'dotnet', 'go'].map((language) => project.tasks.tryFind(`package:${language}`)!);
+for (const task of packageTasks) task.prependSpawn(bundleTask);
+// jsii-pacmak builds the jar against a fresh temporary Maven repository unless told otherwise: reuse the user's, so
+// aws-cdk-lib's jar and Maven's plugins are downloaded once per machine, not once per package.
+const packageJava = project.tasks.tryFind('package:java')!;
+packageJava.reset();
+packageJava.spawn(bundleTask);
+packageJava.exec('jsii-pacmak -v --target java --maven-local-repository="$HOME/.m2/repository"');
+
+// Outside CI, `build` packages every language: skip .NET (saying so) where no .NET SDK is installed.
+// (Conditions run in projen's own shell, which has no `command -v`.)
+const dotnetRuns = `require('child_process').spawnSync('dotnet', ['--version'], { stdio: 'ignore' }).status === 0`;
+const hasDotnet = `node -e "process.exit(${dotnetRuns} ? 0 : 1)"`;
+const lacksDotnet = `node -e "process.exit(${dotnetRuns} ? 1 : 0)"`;
+const packageAll = project.tasks.tryFind('package-all')!;
+packageAll.reset();
+for (const task of packageTasks) {
+  packageAll.spawn(task, task.name === 'package:dotnet' ? { condition: hasDotnet } : undefined);
+}
+packageAll.exec('echo "package-all: no .NET SDK (dotnet) on PATH, package:dotnet skipped"', { condition: lacksDotnet });
+
+// Consumer apps: package, install into a Python venv / Maven project / Go module, synthesize, compare with TypeScript.
+const consumersTask = project.addTask('test:consumers', {
+  description: 'Package every language, check the assets in each package, synthesize the example in Python, Java and Go and compare the templates with TypeScript',
+  env: { TS_NODE_PROJECT: 'tsconfig.dev.json', CDK_DISABLE_VERSION_CHECK: '1' },
+});
+consumersTask.spawn(venvTask);
+// The Python consumer's venv downloads while jsii-pacmak builds (synth-python.sh waits for it).
+consumersTask.exec('test/consumers/python-venv.sh --background', { name: 'Python: the consumer venv, in the background' });
+// The package:* commands, in one jsii-pacmak run that builds the languages side by side (test/packaging checks the
+// tasks themselves). Go and .NET: code only, as their builds need modules this machine's registries lack.
+consumersTask.spawn(bundleTask);
+consumersTask.exec('jsii-pacmak -v --target js --target python --target java --maven-local-repository="$HOME/.m2/repository"');
+consumersTask.exec('jsii-pacmak -v --code-only --target go --target dotnet');
+consumersTask.exec('test/consumers/synth-typescript.sh', { name: 'TypeScript: the example app, from src/ and from the npm package' });
+consumersTask.exec('test/consumers/synth-python.sh', { name: 'Python: install the wheel, synthesize examples/python' });
+consumersTask.exec('test/consumers/synth-java.sh', { name: 'Java: install the jar, synthesize examples/java' });
+consumersTask.exec('test/consumers/synth-go.sh', { name: 'Go: synthesize examples/go where the module proxy serves its dependencies' });
+consumersTask.exec('test/consumers/compile-dotnet.sh', { name: '.NET: compile the generated code where a .NET SDK is installed' });
+consumersTask.exec('.venv/bin/python -m pytest test/consumers -q -rs -p no:cacheprovider');
 
 /* ---------- the main job and the benchmark ---------- */
 const synthExample = project.addTask('synth:example', {

@@ -11,8 +11,14 @@ import { Construct } from 'constructs';
 import { acknowledgeBucketNotificationsHandler } from '../private/nag-ids';
 import { validateBranch, validateCodeCommitRepositoryName, validateConnectionArn, validateObjectKey, validateRepositoryPath } from './private/validate';
 
-/** The starter model repository shipped with the library (assets/starter). */
-export const STARTER_REPOSITORY_DIRECTORY = path.join(__dirname, '..', '..', 'assets', 'starter');
+const STARTER_DIRECTORY = path.join(__dirname, '..', '..', 'assets', 'starter');
+
+/**
+ * The starter model repository shipped with the library (assets/starter).
+ *
+ * @deprecated use `PipelineSource.STARTER_REPOSITORY_DIRECTORY` (jsii leaves exported constants out of the other languages)
+ */
+export const STARTER_REPOSITORY_DIRECTORY = STARTER_DIRECTORY;
 
 /** A Git repository reached through an AWS CodeConnections connection (GitHub, GitLab, Bitbucket). */
 export interface ConnectionSourceOptions {
@@ -76,6 +82,9 @@ export interface PipelineSourceConfig {
  * trigger, never by polling.
  */
 export abstract class PipelineSource {
+  /** The starter model repository shipped with the library (assets/starter): the first commit of `newCodeCommitRepository`. */
+  public static readonly STARTER_REPOSITORY_DIRECTORY = STARTER_DIRECTORY;
+
   /** A GitHub, GitLab or Bitbucket repository through a CodeConnections connection; pushes to the branch start the pipeline (a V2 trigger). */
   public static connection(options: ConnectionSourceOptions): PipelineSource {
     validateConnectionArn(options.connectionArn);
@@ -130,7 +139,7 @@ export abstract class PipelineSource {
       public readonly kind = 'new-codecommit';
       public bind(scope: Construct, _pipeline: codepipeline.IPipeline, output: codepipeline.Artifact): PipelineSourceConfig {
         const starter = new s3assets.Asset(scope, 'StarterRepository', {
-          path: STARTER_REPOSITORY_DIRECTORY,
+          path: PipelineSource.STARTER_REPOSITORY_DIRECTORY,
           exclude: ['__pycache__', '*.pyc', '.pytest_cache', '.ruff_cache', 'data/raw'],
         });
         const repository = new codecommit.Repository(scope, 'SourceRepository', {

@@ -27,8 +27,14 @@ import {
   ObjectCreatedTriggerOptions,
 } from './trigger-options';
 
-/** The CloudWatch namespace of the trigger's outcome metrics (counted from its logs). */
-export const DAG_TRIGGER_METRIC_NAMESPACE = 'CdkMwaaMlops/DagTrigger';
+const METRIC_NAMESPACE = 'CdkMwaaMlops/DagTrigger';
+
+/**
+ * The CloudWatch namespace of the trigger's outcome metrics.
+ *
+ * @deprecated use `DagTrigger.METRIC_NAMESPACE` (jsii leaves exported constants out of the other languages)
+ */
+export const DAG_TRIGGER_METRIC_NAMESPACE = METRIC_NAMESPACE;
 
 /** Properties of a `DagTrigger`. */
 export interface DagTriggerProps {
@@ -113,6 +119,9 @@ export interface DagTriggerProps {
  * runs Airflow refuses are logged with the reason and the event, and counted.
  */
 export class DagTrigger extends Construct {
+  /** The CloudWatch namespace of the trigger's outcome metrics (counted from its logs). */
+  public static readonly METRIC_NAMESPACE = METRIC_NAMESPACE;
+
   /** The function that calls `InvokeRestApi`. */
   public readonly triggerFunction: lambda.IFunction;
   /** The function's log group (JSON records, one outcome per event). */
@@ -299,7 +308,7 @@ export class DagTrigger extends Construct {
       new logs.MetricFilter(this, `${metricName}Filter`, {
         logGroup: this.logGroup,
         filterPattern: logs.FilterPattern.stringValue('$.message.outcome', '=', outcome),
-        metricNamespace: DAG_TRIGGER_METRIC_NAMESPACE,
+        metricNamespace: DagTrigger.METRIC_NAMESPACE,
         metricName,
         metricValue: '1',
         dimensions: { Environment: '$.message.environment' },
@@ -310,7 +319,7 @@ export class DagTrigger extends Construct {
 
   private outcomeMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
-      namespace: DAG_TRIGGER_METRIC_NAMESPACE,
+      namespace: DagTrigger.METRIC_NAMESPACE,
       metricName,
       dimensionsMap: { Environment: this.environment.environmentName },
       statistic: cloudwatch.Stats.SUM,
