@@ -46,7 +46,7 @@ const DAG_REQUIREMENTS = ['aiobotocore'];
 const OLDEST_SUPPORTED = AirflowVersion.V3_0_6;
 
 /** Properties of a {@link ModelWorkflow}. */
-export interface ModelWorkflowProps {
+export interface ModelWorkflowProps extends ModelWorkflowOptions {
   /** The MWAA environment whose DAGs drive the pipeline: created here, or imported (`AirflowEnvironment.fromEnvironmentAttributes`). */
   readonly environment: IAirflowEnvironment;
   /**
@@ -58,6 +58,10 @@ export interface ModelWorkflowProps {
   readonly imageRepository: ecr.IRepository;
   /** Where the build pipeline stages the preprocessing code (e.g. `ModelBuildPipeline.preprocessingCode`). */
   readonly preprocessingCode: PreprocessingCodeLocation;
+}
+
+/** The optional properties of a {@link ModelWorkflow} (what a composing construct passes through). */
+export interface ModelWorkflowOptions {
   /**
    * Where approved models are deployed.
    * @default EndpointDeployment.realTime() - one ml.m5.large, canary 10% for 5 minutes, rollback on 5XX errors or latency
