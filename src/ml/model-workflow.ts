@@ -175,6 +175,8 @@ export class ModelWorkflow extends Construct {
   public readonly environment: IAirflowEnvironment;
   /** Where approved models are deployed. */
   public readonly deployment: EndpointDeployment;
+  /** Who approves registered models for deployment. */
+  public readonly approval: ModelApproval;
   /** The model package group the training DAG registers models in. */
   public readonly modelPackageGroupName: string;
   /** The model package group's ARN. */
@@ -217,6 +219,7 @@ export class ModelWorkflow extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     this.deployment = props.deployment ?? EndpointDeployment.realTime();
+    this.approval = props.approval ?? ModelApproval.MANUAL;
     const deploys = this.deployment.kind !== EndpointKind.NONE;
     this.trainingDagId = `${this.pipelineName}_training`;
     this.deploymentDagId = deploys ? `${this.pipelineName}_deployment` : undefined;
@@ -343,7 +346,7 @@ export class ModelWorkflow extends Construct {
       training,
       evaluation,
       modelPackageGroupName: this.modelPackageGroupName,
-      autoApprove: (props.approval ?? ModelApproval.MANUAL) === ModelApproval.AUTOMATIC,
+      autoApprove: this.approval === ModelApproval.AUTOMATIC,
       deployment: this.deployment,
       endpointName: this.endpointName,
       rollbackAlarms: this.rollbackAlarms,
