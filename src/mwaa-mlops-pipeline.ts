@@ -144,8 +144,12 @@ export class MwaaMlopsPipeline extends Construct {
     this.monitoring.monitorTrigger(this.trigger);
     const w = this.workflow;
     this.monitoring.monitorWorkflow({
-      pipelineName: w.pipelineName, environmentName: this.environment.environmentName, trainingDagId: w.trainingDagId,
-      deploymentDagId: w.deploymentDagId, glueJobName: w.glueJobName, endpointName: w.endpointName,
+      pipelineName: w.pipelineName,
+      environmentName: this.environment.environmentName,
+      trainingDagId: w.trainingDagId,
+      deploymentDagId: w.deploymentDagId,
+      glueJobName: w.glueJobName,
+      endpointName: w.endpointName,
       sagemakerJobNamePrefix: `${w.pipelineName}-`, // the DAGs name jobs <pipeline>-train-<run> and <pipeline>-eval-<run>
     });
     // A shared environment is watched once, where it is created (`monitoring.monitorEnvironment(environment)`).
