@@ -44,7 +44,7 @@ export interface MwaaMlopsPipelineProps {
   readonly source?: PipelineSource;
   /**
    * The key of the build's artifacts, staged code and images and of the workflow's data, Glue and SageMaker volumes.
-   * @default - a new key with rotation, retained on delete
+   * @default - a new key with rotation, retained on delete unless `build.removalPolicy` and `workflow.removalPolicy` are both DESTROY
    */
   readonly encryptionKey?: kms.IKey;
   /**
@@ -107,7 +107,9 @@ export class MwaaMlopsPipeline extends Construct {
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
       description: `cdk-mwaa-mlops pipeline ${this.pipelineName}: build artifacts, images, data, Glue and SageMaker`,
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN, // it encrypts what a stack delete keeps (data, images)
+      // It encrypts what a stack delete keeps (data, images), unless both parts delete theirs.
+      removalPolicy: props.build?.removalPolicy === RemovalPolicy.DESTROY && props.workflow?.removalPolicy === RemovalPolicy.DESTROY
+        ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
 
     this.build = new ModelBuildPipeline(this, 'Build', {
