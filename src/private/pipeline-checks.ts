@@ -42,6 +42,7 @@ export function checkComposition(props: MwaaMlopsPipelineProps): void {
       'drop executionRoleGrantedSeparately (it is only for an imported environment without executionRole)',
     );
   }
+  checkRawPrefix(props);
   const taken = (prop: string, value: unknown, instead: string) => {
     if (value !== undefined) throw new Error(`${prop}: ${String(value)} is set, but ${instead}; drop it`);
   };
@@ -51,4 +52,21 @@ export function checkComposition(props: MwaaMlopsPipelineProps): void {
   taken('trigger.alarmTopic', props.trigger?.alarmTopic?.node.path, 'the trigger\'s alarms notify the monitoring topic (set monitoring.topic)');
   taken('build.encryptionKey', props.build?.encryptionKey?.node.path, 'the build and the workflow share one key (set encryptionKey)');
   taken('workflow.encryptionKey', props.workflow?.encryptionKey?.node.path, 'the build and the workflow share one key (set encryptionKey)');
+}
+
+/**
+ * New objects under the raw prefix start training, and a training run writes under the other prefixes of the same
+ * bucket: a raw prefix that covers them would start a run for every run's own output, without end.
+ */
+function checkRawPrefix(props: MwaaMlopsPipelineProps): void {
+  const prefixes = props.workflow?.dataPrefixes;
+  const raw = prefixes?.raw ?? 'raw/';
+  const outputs = { processed: prefixes?.processed ?? 'processed/', artifacts: prefixes?.artifacts ?? 'artifacts/', checkpoints: prefixes?.checkpoints ?? 'checkpoints/' };
+  const covered = Object.entries(outputs).filter(([, prefix]) => prefix.startsWith(raw)).map(([name, prefix]) => `${name} '${prefix}'`);
+  if (covered.length > 0) {
+    throw new Error(
+      `workflow.dataPrefixes.raw: '${raw}' covers ${covered.join(', ')}; new objects under the raw prefix start training, so the ` +
+      'pipeline\'s own outputs would start it again and again. Use a raw prefix that none of the other prefixes starts with (e.g. \'raw/\')',
+    );
+  }
 }
