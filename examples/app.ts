@@ -72,8 +72,8 @@ function pipelineOutputs(pipeline: MwaaMlopsPipeline): void {
   if (environment instanceof AirflowEnvironment && pipeline.environment.node.scope === pipeline) {
     output('WebserverUrl', environment.webserverUrl);
   }
-  output('SourceRepository', pipeline.build.sourceRepository?.repositoryCloneUrlGrc);
-  output('ModelImageRepository', pipeline.build.imageRepository.repositoryUri);
+  output('SourceRepository', pipeline.modelBuild.sourceRepository?.repositoryCloneUrlGrc);
+  output('ModelImageRepository', pipeline.modelBuild.imageRepository.repositoryUri);
   output('RawData', `s3://${pipeline.workflow.dataBucket.bucketName}/${pipeline.workflow.rawDataPrefix}`);
   output('ModelPackageGroup', pipeline.workflow.modelPackageGroupName);
   output('EndpointName', pipeline.workflow.endpointName);

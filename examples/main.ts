@@ -25,7 +25,7 @@ function describe(p: MwaaMlopsPipeline): string[] {
   return [
     `pipeline ${p.pipelineName} (${p.node.path})`,
     `  environment: ${envText}`,
-    `  source:      ${p.build.sourceRepository ? `CodeCommit ${p.build.sourceRepository.node.path}` : 'external (CodeConnections or S3)'} -> CodePipeline V2 -> ECR`,
+    `  source:      ${p.modelBuild.sourceRepository ? `CodeCommit ${p.modelBuild.sourceRepository.node.path}` : 'external (CodeConnections or S3)'} -> CodePipeline V2 -> ECR`,
     `  DAGs:        ${w.trainingDagId}${w.deploymentDagId ? `, ${w.deploymentDagId}` : ''}`,
     `  approval:    ${w.approval}; deployment: ${w.deployment}`,
     '  triggers:',

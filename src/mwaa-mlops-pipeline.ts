@@ -44,14 +44,14 @@ export interface MwaaMlopsPipelineProps {
   readonly source?: PipelineSource;
   /**
    * The key of the build's artifacts, staged code and images and of the workflow's data, Glue and SageMaker volumes.
-   * @default - a new key with rotation, retained on delete unless `build.removalPolicy` and `workflow.removalPolicy` are both DESTROY
+   * @default - a new key with rotation, retained on delete unless `modelBuild.removalPolicy` and `workflow.removalPolicy` are both DESTROY
    */
   readonly encryptionKey?: kms.IKey;
   /**
    * Options of the model build pipeline (failures are reported by `monitoring`, so no `failureTopic` or `notifyOnFailure`).
    * @default - the `ModelBuildPipeline` defaults
    */
-  readonly build?: ModelBuildPipelineOptions;
+  readonly modelBuild?: ModelBuildPipelineOptions;
   /**
    * Options of the model workflow: deployment, approval, training, data (its `notificationTopic` is the monitoring topic).
    * @default - the `ModelWorkflow` defaults: manual approval, a real-time ml.m5.large endpoint with canary rollout
@@ -81,7 +81,7 @@ export class MwaaMlopsPipeline extends Construct {
   /** The MWAA environment the DAGs run on. */
   public readonly environment: IAirflowEnvironment;
   /** The build pipeline: source, validation, staged preprocessing code, model image. */
-  public readonly build: ModelBuildPipeline;
+  public readonly modelBuild: ModelBuildPipeline;
   /** What the DAGs drive: data bucket, Glue job, SageMaker role, model package group, endpoint. */
   public readonly workflow: ModelWorkflow;
   /** The EventBridge rules and function that start the DAGs. */
@@ -108,12 +108,12 @@ export class MwaaMlopsPipeline extends Construct {
       description: `cdk-mwaa-mlops pipeline ${this.pipelineName}: build artifacts, images, data, Glue and SageMaker`,
       enableKeyRotation: true,
       // It encrypts what a stack delete keeps (data, images), unless both parts delete theirs.
-      removalPolicy: props.build?.removalPolicy === RemovalPolicy.DESTROY && props.workflow?.removalPolicy === RemovalPolicy.DESTROY
+      removalPolicy: props.modelBuild?.removalPolicy === RemovalPolicy.DESTROY && props.workflow?.removalPolicy === RemovalPolicy.DESTROY
         ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
 
-    this.build = new ModelBuildPipeline(this, 'Build', {
-      ...props.build,
+    this.modelBuild = new ModelBuildPipeline(this, 'Build', {
+      ...props.modelBuild,
       source: props.source ?? PipelineSource.newCodeCommitRepository({ repositoryName: `${this.pipelineName}-model` }),
       encryptionKey: this.encryptionKey,
       notifyOnFailure: false, // monitorBuild reports failed executions to the topic
@@ -122,8 +122,8 @@ export class MwaaMlopsPipeline extends Construct {
       ...props.workflow,
       environment: this.environment,
       pipelineName: this.pipelineName,
-      imageRepository: this.build.imageRepository,
-      preprocessingCode: this.build.preprocessingCode,
+      imageRepository: this.modelBuild.imageRepository,
+      preprocessingCode: this.modelBuild.preprocessingCode,
       encryptionKey: this.encryptionKey,
       notificationTopic: this.topic,
     });
@@ -134,7 +134,7 @@ export class MwaaMlopsPipeline extends Construct {
 
     this.trigger = new DagTrigger(this, 'Trigger', { ...props.trigger, environment: this.environment, alarmTopic: this.topic });
     const training = this.workflow.trainingDagId;
-    this.trigger.onImagePushed('ImagePushed', { repository: this.build.imageRepository, dagId: training });
+    this.trigger.onImagePushed('ImagePushed', { repository: this.modelBuild.imageRepository, dagId: training });
     this.trigger.onObjectCreated('RawDataCreated', { bucket: this.workflow.dataBucket, prefix: this.workflow.rawDataPrefix, dagId: training });
     if (this.workflow.deploymentDagId) {
       this.trigger.onModelPackageStatusChange('ModelApproved', {
@@ -142,7 +142,7 @@ export class MwaaMlopsPipeline extends Construct {
       });
     }
 
-    this.monitoring.monitorBuild(this.build);
+    this.monitoring.monitorBuild(this.modelBuild);
     this.monitoring.monitorTrigger(this.trigger);
     const w = this.workflow;
     this.monitoring.monitorWorkflow({
@@ -159,7 +159,7 @@ export class MwaaMlopsPipeline extends Construct {
 
     // The first build starts when the pipeline is created: its image push must find the DAGs, the rules and a running
     // environment (creating one takes 20-30 minutes).
-    this.build.pipeline.node.addDependency(this.workflow, this.trigger, ...(props.environment ? [] : [this.environment]));
+    this.modelBuild.pipeline.node.addDependency(this.workflow, this.trigger, ...(props.environment ? [] : [this.environment]));
   }
 
   /** Lets `grantee` call the endpoint the pipeline deploys. */

@@ -13,7 +13,7 @@ const removalPolicy = RemovalPolicy.DESTROY;
 
 new MwaaMlopsPipeline(stack, 'Churn', {
   environmentProps: { removalPolicy },
-  build: { removalPolicy },
+  modelBuild: { removalPolicy },
   workflow: { removalPolicy },
 });
 

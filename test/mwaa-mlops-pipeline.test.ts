@@ -51,8 +51,8 @@ describe('MwaaMlopsPipeline with no props', () => {
     expect(pipeline.trigger.environment).toBe(pipeline.environment);
     expect(pipeline.workflow.notificationTopic).toBe(pipeline.topic);
     expect(pipeline.topic).toBe(pipeline.monitoring.topic);
-    expect(pipeline.build.failureTopic).toBeUndefined(); // monitoring reports build failures once
-    expect(pipeline.build.encryptionKey).toBe(pipeline.encryptionKey);
+    expect(pipeline.modelBuild.failureTopic).toBeUndefined(); // monitoring reports build failures once
+    expect(pipeline.modelBuild.encryptionKey).toBe(pipeline.encryptionKey);
     expect(pipeline.workflow.encryptionKey).toBe(pipeline.encryptionKey);
 
     const topic = { Ref: id(stack, pipeline.topic) };
@@ -76,7 +76,7 @@ describe('MwaaMlopsPipeline with no props', () => {
   });
 
   test('the three rules start the right DAGs: image pushed and raw data created -> training, package approved -> deployment', () => {
-    const images = { Ref: id(stack, pipeline.build.imageRepository) };
+    const images = { Ref: id(stack, pipeline.modelBuild.imageRepository) };
     const data = { Ref: id(stack, pipeline.workflow.dataBucket) };
     expect(dagRules(t)).toEqual({
       churn_training: expect.arrayContaining([
@@ -112,7 +112,7 @@ describe('MwaaMlopsPipeline with no props', () => {
   });
 
   test('the first build waits for the environment, the DAGs and the rules it starts', () => {
-    const dependsOn: string[] = t.findResources('AWS::CodePipeline::Pipeline')[id(stack, pipeline.build.pipeline)].DependsOn;
+    const dependsOn: string[] = t.findResources('AWS::CodePipeline::Pipeline')[id(stack, pipeline.modelBuild.pipeline)].DependsOn;
     expect(dependsOn).toEqual(expect.arrayContaining([
       id(stack, pipeline.environment),
       id(stack, pipeline.trigger.rules[0]),
@@ -154,7 +154,7 @@ describe('MwaaMlopsPipeline fully configured', () => {
     pipelineName: 'fraud',
     source: PipelineSource.connection({ connectionArn: CONNECTION_ARN, owner: 'acme', repository: 'fraud-model' }),
     encryptionKey: key,
-    build: { maxImageCount: 10, validateTimeout: Duration.minutes(20) },
+    modelBuild: { maxImageCount: 10, validateTimeout: Duration.minutes(20) },
     workflow: { deployment: EndpointDeployment.serverless(), approval: ModelApproval.AUTOMATIC, endpointName: 'fraud-scoring' },
     trigger: { retryAttempts: 10 },
     monitoring: { topic, dashboardName: 'fraud-loop' },
@@ -181,7 +181,7 @@ describe('MwaaMlopsPipeline fully configured', () => {
   test('the given topic and key are used, the parts\' options arrive', () => {
     expect(fraud.topic).toBe(topic);
     expect(fraud.encryptionKey).toBe(key);
-    expect(fraud.build.encryptionKey).toBe(key);
+    expect(fraud.modelBuild.encryptionKey).toBe(key);
     expect(fraud.workflow.encryptionKey).toBe(key);
     t.resourceCountIs('AWS::SNS::Topic', 2); // the given one, and demand's own
     t.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'fraud-loop' });
@@ -191,7 +191,7 @@ describe('MwaaMlopsPipeline fully configured', () => {
     expect(fraud.workflow.deployment.kind).toBe('serverless');
     expect(fraud.workflow.endpointName).toBe('fraud-scoring');
     expect(fraud.workflow.rollbackAlarms).toEqual([]);
-    expect(fraud.build.sourceRepository).toBeUndefined();
+    expect(fraud.modelBuild.sourceRepository).toBeUndefined();
   });
 
   test('the shared environment is watched once, by the pipeline that was asked to', () => {
@@ -264,13 +264,13 @@ describe('MwaaMlopsPipeline refuses what cannot work', () => {
       /^environment: .*Env is imported without executionRole.*executionRoleGrantedSeparately: true.*grantRunDags/],
     ['executionRoleGrantedSeparately on a created environment', (s) => new MwaaMlopsPipeline(s, 'P', { executionRoleGrantedSeparately: true }),
       /^executionRoleGrantedSeparately: true, but the environment's execution role is known/],
-    ['build.failureTopic', (s) => new MwaaMlopsPipeline(s, 'P', { build: { failureTopic: new sns.Topic(s, 'T') } }),
-      /^build.failureTopic: .*\/T is set, but build failures are reported to the monitoring topic \(set monitoring.topic\)/],
-    ['build.notifyOnFailure', (s) => new MwaaMlopsPipeline(s, 'P', { build: { notifyOnFailure: true } }), /^build.notifyOnFailure: true is set/],
+    ['modelBuild.failureTopic', (s) => new MwaaMlopsPipeline(s, 'P', { modelBuild: { failureTopic: new sns.Topic(s, 'T') } }),
+      /^modelBuild.failureTopic: .*\/T is set, but build failures are reported to the monitoring topic \(set monitoring.topic\)/],
+    ['modelBuild.notifyOnFailure', (s) => new MwaaMlopsPipeline(s, 'P', { modelBuild: { notifyOnFailure: true } }), /^modelBuild.notifyOnFailure: true is set/],
     ['workflow.notificationTopic', (s) => new MwaaMlopsPipeline(s, 'P', { workflow: { notificationTopic: new sns.Topic(s, 'T') } }),
       /^workflow.notificationTopic: .* the DAGs notify the monitoring topic/],
     ['trigger.alarmTopic', (s) => new MwaaMlopsPipeline(s, 'P', { trigger: { alarmTopic: new sns.Topic(s, 'T') } }), /^trigger.alarmTopic: /],
-    ['build.encryptionKey', (s) => new MwaaMlopsPipeline(s, 'P', { build: { encryptionKey: new kms.Key(s, 'K') } }), /^build.encryptionKey: .*share one key \(set encryptionKey\)/],
+    ['modelBuild.encryptionKey', (s) => new MwaaMlopsPipeline(s, 'P', { modelBuild: { encryptionKey: new kms.Key(s, 'K') } }), /^modelBuild.encryptionKey: .*share one key \(set encryptionKey\)/],
     ['workflow.encryptionKey', (s) => new MwaaMlopsPipeline(s, 'P', { workflow: { encryptionKey: new kms.Key(s, 'K') } }), /^workflow.encryptionKey: /],
     ['a raw prefix that covers the pipeline\'s outputs', (s) => new MwaaMlopsPipeline(s, 'P', { workflow: { dataPrefixes: { raw: '' } } }),
       /^workflow.dataPrefixes.raw: '' covers processed 'processed\/', artifacts 'artifacts\/', checkpoints 'checkpoints\/'; new objects/],

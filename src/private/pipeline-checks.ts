@@ -46,11 +46,11 @@ export function checkComposition(props: MwaaMlopsPipelineProps): void {
   const taken = (prop: string, value: unknown, instead: string) => {
     if (value !== undefined) throw new Error(`${prop}: ${String(value)} is set, but ${instead}; drop it`);
   };
-  taken('build.failureTopic', props.build?.failureTopic?.node.path, 'build failures are reported to the monitoring topic (set monitoring.topic)');
-  taken('build.notifyOnFailure', props.build?.notifyOnFailure, 'build failures are reported to the monitoring topic (set monitoring.topic)');
+  taken('modelBuild.failureTopic', props.modelBuild?.failureTopic?.node.path, 'build failures are reported to the monitoring topic (set monitoring.topic)');
+  taken('modelBuild.notifyOnFailure', props.modelBuild?.notifyOnFailure, 'build failures are reported to the monitoring topic (set monitoring.topic)');
   taken('workflow.notificationTopic', props.workflow?.notificationTopic?.node.path, 'the DAGs notify the monitoring topic (set monitoring.topic)');
   taken('trigger.alarmTopic', props.trigger?.alarmTopic?.node.path, 'the trigger\'s alarms notify the monitoring topic (set monitoring.topic)');
-  taken('build.encryptionKey', props.build?.encryptionKey?.node.path, 'the build and the workflow share one key (set encryptionKey)');
+  taken('modelBuild.encryptionKey', props.modelBuild?.encryptionKey?.node.path, 'the build and the workflow share one key (set encryptionKey)');
   taken('workflow.encryptionKey', props.workflow?.encryptionKey?.node.path, 'the build and the workflow share one key (set encryptionKey)');
 }
 
