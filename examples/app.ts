@@ -1,44 +1,92 @@
-import { App, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { App, CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { AirflowEnvironment, AirflowVersion, DagTrigger, ModelBuildPipeline, PipelineSource } from '../src';
+import {
+  AirflowEnvironment, AirflowVersion, EndpointDeployment, ModelApproval, MwaaMlopsPipeline, PipelineSource, TrafficShifting,
+} from '../src';
 
-/** The example: an MWAA environment on the library's defaults, and the events that start its DAGs. */
+/**
+ * A placeholder CodeConnections connection, so the example synthesizes with no account. Deploy with your own:
+ * `cdk deploy -c connectionArn=arn:aws:codeconnections:<region>:<account>:connection/<id>` (created and authorized
+ * in the console: Developer Tools, Settings, Connections).
+ */
+const EXAMPLE_CONNECTION_ARN = 'arn:aws:codeconnections:eu-west-1:111111111111:connection/00000000-0000-0000-0000-000000000000';
+
+/** The quick start: the whole loop on its defaults. */
 export class MwaaMlopsExampleStack extends Stack {
-  public readonly airflow: AirflowEnvironment;
-  public readonly trigger: DagTrigger;
-  public readonly build: ModelBuildPipeline;
+  public readonly pipeline: MwaaMlopsPipeline;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
-    super(scope, id, { description: 'cdk-mwaa-mlops example: an Amazon MWAA environment, a model build pipeline and the triggers between them', ...props });
-    this.airflow = new AirflowEnvironment(this, 'Airflow', {
-      airflowVersion: AirflowVersion.V3_3_1,
-      requirements: ['apache-airflow-providers-amazon'],
-    });
-
-    // A commit to the model repository (seeded with the starter model) is validated, its preprocessing code staged
-    // and its image pushed; the new image starts training, an approved model package starts deployment.
-    this.build = new ModelBuildPipeline(this, 'ModelBuild', {
-      source: PipelineSource.newCodeCommitRepository({ repositoryName: 'mlops-model' }),
-    });
-    const images = this.build.imageRepository;
-    this.trigger = new DagTrigger(this, 'Trigger', { environment: this.airflow });
-    this.trigger.onImagePushed('NewModelImage', { repository: images, dagId: 'mlops_training' });
-    this.trigger.onModelPackageStatusChange('ModelApproved', { modelPackageGroupName: 'mlops-models', dagId: 'mlops_deployment' });
-
-    new CfnOutput(this, 'EnvironmentName', { value: this.airflow.environmentName });
-    new CfnOutput(this, 'WebserverUrl', { value: this.airflow.webserverUrl });
-    new CfnOutput(this, 'SourceBucket', { value: this.airflow.sourceBucket.bucketName });
-    new CfnOutput(this, 'ExecutionRoleArn', { value: this.airflow.executionRole.roleArn });
-    new CfnOutput(this, 'ModelImageRepository', { value: images.repositoryUri });
-    new CfnOutput(this, 'PreprocessingCodePrefix', { value: this.build.scriptLocationPrefix });
-    new CfnOutput(this, 'TriggerDeadLetterQueue', { value: this.trigger.deadLetterQueue.queueUrl });
+    super(scope, id, { description: 'cdk-mwaa-mlops example: the whole MLOps loop on Amazon MWAA, on its defaults', ...props });
+    this.pipeline = new MwaaMlopsPipeline(this, 'Churn');
+    pipelineOutputs(this.pipeline);
   }
+}
+
+/**
+ * Several pipelines on one environment: a GitHub repository (through CodeConnections) deploying to a serverless
+ * endpoint with automatic approval, and the starter in CodeCommit deploying to a real-time endpoint after a person
+ * approves, with a canary rollout.
+ */
+export class MwaaMlopsSharedExampleStack extends Stack {
+  public readonly airflow: AirflowEnvironment;
+  public readonly fraud: MwaaMlopsPipeline;
+  public readonly demand: MwaaMlopsPipeline;
+
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
+    super(scope, id, { description: 'cdk-mwaa-mlops example: two pipelines on one shared Amazon MWAA environment', ...props });
+    this.airflow = new AirflowEnvironment(this, 'Airflow', { airflowVersion: AirflowVersion.V3_3_1 });
+
+    this.fraud = new MwaaMlopsPipeline(this, 'Fraud', {
+      environment: this.airflow,
+      source: PipelineSource.connection({
+        connectionArn: this.node.tryGetContext('connectionArn') ?? EXAMPLE_CONNECTION_ARN,
+        owner: 'acme',
+        repository: 'fraud-model',
+      }),
+      workflow: {
+        deployment: EndpointDeployment.serverless({ memorySizeMb: 2048, maxConcurrency: 10 }),
+        approval: ModelApproval.AUTOMATIC,
+      },
+    });
+    this.demand = new MwaaMlopsPipeline(this, 'Demand', {
+      environment: this.airflow,
+      workflow: {
+        approval: ModelApproval.MANUAL,
+        deployment: EndpointDeployment.realTime({ trafficShifting: TrafficShifting.canary(20, Duration.minutes(10)) }),
+      },
+    });
+    // The shared environment is watched once: its alarms go to the first pipeline's topic.
+    this.fraud.monitoring.monitorEnvironment(this.airflow);
+    new CfnOutput(this, 'WebserverUrl', { value: this.airflow.webserverUrl });
+    pipelineOutputs(this.fraud);
+    pipelineOutputs(this.demand);
+  }
+}
+
+/** What an operator looks up after the deploy: where to push code and data, and what to watch. */
+function pipelineOutputs(pipeline: MwaaMlopsPipeline): void {
+  const scope = new Construct(pipeline.node.scope!, `${pipeline.node.id}Outputs`);
+  const output = (id: string, value: string | undefined) => { if (value) new CfnOutput(scope, id, { value }); };
+  const environment = pipeline.environment;
+  output('EnvironmentName', environment.environmentName);
+  if (environment instanceof AirflowEnvironment && pipeline.environment.node.scope === pipeline) {
+    output('WebserverUrl', environment.webserverUrl);
+  }
+  output('SourceRepository', pipeline.modelBuild.sourceRepository?.repositoryCloneUrlGrc);
+  output('ModelImageRepository', pipeline.modelBuild.imageRepository.repositoryUri);
+  output('RawData', `s3://${pipeline.workflow.dataBucket.bucketName}/${pipeline.workflow.rawDataPrefix}`);
+  output('ModelPackageGroup', pipeline.workflow.modelPackageGroupName);
+  output('EndpointName', pipeline.workflow.endpointName);
+  output('FailureTopic', pipeline.topic.topicArn);
+  output('Dashboard', pipeline.monitoring.dashboard.dashboardName);
+  output('TriggerDeadLetterQueue', pipeline.trigger.deadLetterQueue.queueUrl);
 }
 
 /** Builds the example app; the output directory comes from CDK_OUTDIR (as with `cdk synth`) or `cdk.out`. */
 export function createExampleApp(): App {
   const app = new App({ outdir: process.env.CDK_OUTDIR ?? 'cdk.out' });
   new MwaaMlopsExampleStack(app, 'MwaaMlopsExample');
+  new MwaaMlopsSharedExampleStack(app, 'MwaaMlopsSharedExample');
   return app;
 }
 

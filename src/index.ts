@@ -3,3 +3,4 @@ export * from './trigger';
 export * from './delivery';
 export * from './ml';
 export * from './monitoring';
+export * from './mwaa-mlops-pipeline';

@@ -20,9 +20,13 @@ import { PreprocessingCodeLocation } from '../ml/workflow-options';
 import { logAccessTo } from '../private/access-logs';
 
 /** Properties of a {@link ModelBuildPipeline}. */
-export interface ModelBuildPipelineProps {
+export interface ModelBuildPipelineProps extends ModelBuildPipelineOptions {
   /** Where the model code comes from: `PipelineSource.connection(...)`, `.codeCommit(...)`, `.newCodeCommitRepository(...)` or `.s3(...)`. */
   readonly source: PipelineSource;
+}
+
+/** The optional properties of a {@link ModelBuildPipeline} (what a composing construct passes through). */
+export interface ModelBuildPipelineOptions {
   /**
    * The ECR repository the image is pushed to, tagged with the commit. Bring one with immutable tags and scan on push.
    * @default - a new repository: immutable tags, scan on push, KMS encryption, keeps the last `maxImageCount` images

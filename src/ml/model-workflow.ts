@@ -46,7 +46,7 @@ const DAG_REQUIREMENTS = ['aiobotocore'];
 const OLDEST_SUPPORTED = AirflowVersion.V3_0_6;
 
 /** Properties of a {@link ModelWorkflow}. */
-export interface ModelWorkflowProps {
+export interface ModelWorkflowProps extends ModelWorkflowOptions {
   /** The MWAA environment whose DAGs drive the pipeline: created here, or imported (`AirflowEnvironment.fromEnvironmentAttributes`). */
   readonly environment: IAirflowEnvironment;
   /**
@@ -58,6 +58,10 @@ export interface ModelWorkflowProps {
   readonly imageRepository: ecr.IRepository;
   /** Where the build pipeline stages the preprocessing code (e.g. `ModelBuildPipeline.preprocessingCode`). */
   readonly preprocessingCode: PreprocessingCodeLocation;
+}
+
+/** The optional properties of a {@link ModelWorkflow} (what a composing construct passes through). */
+export interface ModelWorkflowOptions {
   /**
    * Where approved models are deployed.
    * @default EndpointDeployment.realTime() - one ml.m5.large, canary 10% for 5 minutes, rollback on 5XX errors or latency
@@ -176,6 +180,8 @@ export class ModelWorkflow extends Construct {
   public readonly environment: IAirflowEnvironment;
   /** Where approved models are deployed. */
   public readonly deployment: EndpointDeployment;
+  /** Who approves registered models for deployment. */
+  public readonly approval: ModelApproval;
   /** The model package group the training DAG registers models in. */
   public readonly modelPackageGroupName: string;
   /** The model package group's ARN. */
@@ -218,6 +224,7 @@ export class ModelWorkflow extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     this.deployment = props.deployment ?? EndpointDeployment.realTime();
+    this.approval = props.approval ?? ModelApproval.MANUAL;
     const deploys = this.deployment.kind !== EndpointKind.NONE;
     this.trainingDagId = `${this.pipelineName}_training`;
     this.deploymentDagId = deploys ? `${this.pipelineName}_deployment` : undefined;
@@ -347,7 +354,7 @@ export class ModelWorkflow extends Construct {
       training,
       evaluation,
       modelPackageGroupName: this.modelPackageGroupName,
-      autoApprove: (props.approval ?? ModelApproval.MANUAL) === ModelApproval.AUTOMATIC,
+      autoApprove: this.approval === ModelApproval.AUTOMATIC,
       deployment: this.deployment,
       endpointName: this.endpointName,
       rollbackAlarms: this.rollbackAlarms,

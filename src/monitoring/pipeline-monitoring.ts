@@ -239,7 +239,8 @@ export class PipelineMonitoring extends Construct {
     const env = workflow.environmentName;
     const alarms: cloudwatch.IAlarm[] = [];
     const dagRuns: cloudwatch.IMetric[] = [];
-    for (const [label, dagId] of [['Training', workflow.trainingDagId], ['Deployment', workflow.deploymentDagId]]) {
+    const dags = [['Training', workflow.trainingDagId], ['Deployment', workflow.deploymentDagId]].filter((d): d is string[] => d[1] !== undefined);
+    for (const [label, dagId] of dags) {
       const failed = metrics.dagRuns('Failed', env, dagId, this.period);
       dagRuns.push(labeled(metrics.dagRuns('Success', env, dagId, this.period), `${dagId} succeeded`), labeled(failed, `${dagId} failed`));
       alarms.push(this.alarm(scope, `${label}DagFailedAlarm`, {

@@ -6,8 +6,12 @@ export interface WorkflowMonitoringOptions {
   readonly environmentName: string;
   /** The id of the training DAG, whose failed runs raise an alarm. */
   readonly trainingDagId: string;
-  /** The id of the deployment DAG, whose failed runs raise an alarm. */
-  readonly deploymentDagId: string;
+  /**
+   * The id of the deployment DAG, whose failed runs raise an alarm.
+   *
+   * @default - the pipeline has no deployment DAG (it deploys no endpoint)
+   */
+  readonly deploymentDagId?: string;
   /** The Glue job that preprocesses the pipeline's data; runs ending FAILED, TIMEOUT or ERROR are reported. */
   readonly glueJobName: string;
   /**

@@ -37,10 +37,13 @@ const METRIC_NAMESPACE = 'CdkMwaaMlops/DagTrigger';
 export const DAG_TRIGGER_METRIC_NAMESPACE = METRIC_NAMESPACE;
 
 /** Properties of a `DagTrigger`. */
-export interface DagTriggerProps {
+export interface DagTriggerProps extends DagTriggerOptions {
   /** The MWAA environment whose DAGs the trigger starts (created here or imported). */
   readonly environment: IAirflowEnvironment;
+}
 
+/** The optional properties of a `DagTrigger` (what a composing construct passes through). */
+export interface DagTriggerOptions {
   /**
    * The Airflow RBAC role the trigger acts as (`airflow:InvokeRestApi` is granted on this role only).
    *

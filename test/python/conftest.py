@@ -6,6 +6,7 @@ import pathlib
 import subprocess
 
 import pytest
+from cfn_lint_check import EXAMPLE_STACKS
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -27,5 +28,19 @@ def example_assembly(tmp_path_factory) -> pathlib.Path:
 
 
 @pytest.fixture(scope="session")
-def example_template(example_assembly: pathlib.Path) -> dict:
-    return json.loads((example_assembly / "MwaaMlopsExample.template.json").read_text())
+def example_templates(example_assembly: pathlib.Path) -> dict[str, dict]:
+    """Every stack of the example app, by name, as the cloud assembly's manifest lists them."""
+    manifest = json.loads((example_assembly / "manifest.json").read_text())
+    stacks = {
+        name: json.loads((example_assembly / artifact["properties"]["templateFile"]).read_text())
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
+    assert sorted(stacks) == sorted(EXAMPLE_STACKS)
+    return stacks
+
+
+@pytest.fixture(scope="session")
+def example_template(example_templates: dict[str, dict]) -> dict:
+    """The quick start's stack: one MwaaMlopsPipeline on its defaults (one environment, one build pipeline)."""
+    return example_templates["MwaaMlopsExample"]

@@ -3,7 +3,8 @@
 import json
 import re
 
-from cfn_lint_check import cfn_lint, unexplained
+import pytest
+from cfn_lint_check import EXAMPLE_STACKS, cfn_lint, unexplained
 from packaging.requirements import Requirement
 
 CONSTRAINT = re.compile(
@@ -28,17 +29,34 @@ def _environment(template: dict) -> dict:
     return env["Properties"]
 
 
-def test_requirements_start_with_the_constraint_of_the_deployed_airflow_version(example_template):
-    lines = _requirements_body(example_template).splitlines()
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_requirements_start_with_the_constraint_of_the_deployed_airflow_version(example_templates, stack):
+    template = example_templates[stack]
+    lines = _requirements_body(template).splitlines()
     match = CONSTRAINT.match(lines[0])
     assert match, f"first line is not a constraint line: {lines[0]!r}"
-    assert match["airflow"] == _environment(example_template)["AirflowVersion"]
+    assert match["airflow"] == _environment(template)["AirflowVersion"] == "3.3.1"
     assert match["python"] == "3.12"
     for line in lines[1:]:
         Requirement(line)  # raises InvalidRequirement on anything pip would not take
+    assert "aiobotocore" in lines[1:]  # what the DAGs import beyond MWAA's own packages, added once per environment
 
 
-def test_cfn_lint_reports_nothing_unexplained(example_assembly):
-    findings = cfn_lint(example_assembly / "MwaaMlopsExample.template.json")
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_cfn_lint_reports_no_errors_and_nothing_unexplained(example_assembly, stack):
+    findings = cfn_lint(example_assembly / f"{stack}.template.json")
     assert [f for f in findings if f["Level"] == "Error"] == [], json.dumps(findings, indent=1)
     assert unexplained(findings) == [], json.dumps(unexplained(findings), indent=1)
+
+
+def test_the_shared_stack_runs_two_pipelines_on_one_environment(example_templates):
+    resources = example_templates["MwaaMlopsSharedExample"]["Resources"].values()
+    assert sum(r["Type"] == "AWS::MWAA::Environment" for r in resources) == 1
+    groups = {r["Properties"]["ModelPackageGroupName"] for r in resources if r["Type"] == "AWS::SageMaker::ModelPackageGroup"}
+    assert groups == {"fraud-models", "demand-models"}
+    providers = {
+        r["Properties"]["Stages"][0]["Actions"][0]["ActionTypeId"]["Provider"]
+        for r in resources
+        if r["Type"] == "AWS::CodePipeline::Pipeline"
+    }
+    assert providers == {"CodeStarSourceConnection", "CodeCommit"}

@@ -41,7 +41,9 @@ export function validateWorkflow(options: WorkflowMonitoringOptions): void {
   check('environmentName', options.environmentName, ENVIRONMENT_NAME,
     'use an MWAA environment name: a letter, then up to 79 letters, digits, \'-\' or \'_\'');
   check('trainingDagId', options.trainingDagId, DAG_ID_PATTERN, 'use 1 to 50 letters, digits, \'_\', \'.\' or \'-\'');
-  check('deploymentDagId', options.deploymentDagId, DAG_ID_PATTERN, 'use 1 to 50 letters, digits, \'_\', \'.\' or \'-\'');
+  if (options.deploymentDagId !== undefined) {
+    check('deploymentDagId', options.deploymentDagId, DAG_ID_PATTERN, 'use 1 to 50 letters, digits, \'_\', \'.\' or \'-\'');
+  }
   if (options.trainingDagId === options.deploymentDagId && !Token.isUnresolved(options.trainingDagId)) {
     throw new Error(`deploymentDagId: '${options.deploymentDagId}' is also the trainingDagId; the two DAGs have different ids`);
   }
