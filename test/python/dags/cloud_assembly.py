@@ -144,6 +144,16 @@ class Stack:
                 documents.append({"name": logical_id, "policy": self.resolve(resource["Properties"]["PolicyDocument"])})
         return documents
 
+    def dag_files(self, folder: str) -> list[str]:
+        """The paths of the files a DAG deployment of this stack writes below `folder` of the DAG folder."""
+        found = []
+        for resource in self.resources.values():
+            if resource["Type"] == "Custom::CDKBucketDeployment":
+                for key in resource["Properties"]["SourceObjectKeys"]:
+                    directory = self.assembly / f"asset.{key.removesuffix('.zip')}"
+                    found += [str(p.relative_to(directory)) for p in (directory / folder).glob("*.json")]
+        return sorted(found)
+
     def dag_file(self, path_in_dag_folder: str) -> str:
         """A file the environment's DAG deployment writes, with its deploy-time markers replaced by resolved values."""
         for resource in self.resources.values():
