@@ -237,6 +237,7 @@ const bench = project.addTask('bench', {
 });
 bench.spawn(bundleTask);
 bench.exec('ts-node --transpile-only test/bench/synth.bench.ts');
+bench.exec('ts-node --transpile-only test/bench/synth-process.bench.ts');
 bench.exec('ts-node --transpile-only test/bench/trigger-handler.bench.ts');
 bench.spawn(venvTask);
 bench.exec('.venv/bin/python test/bench/dag_parse_bench.py');
