@@ -1,11 +1,10 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -48,7 +47,9 @@ export interface ModelBuildPipelineOptions {
    */
   readonly scriptPrefix?: string;
   /**
-   * The key that encrypts the created buckets, repository, topic and build artifacts.
+   * The key that encrypts the created buckets, repository, topic, build logs and build artifacts. A key defined in
+   * this app gets the policy statements CloudWatch Logs and EventBridge need; an imported key's policy must already
+   * allow them (see the README).
    * @default - a new key with rotation
    */
   readonly encryptionKey?: kms.IKey;
@@ -163,6 +164,7 @@ export class ModelBuildPipeline extends Construct {
     const revision = { COMMIT_ID: { value: source.revisionVariable } };
 
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    this.allowLogsToUseKey();
     this.validateProject = this.project('Validate', validateBuildSpec(), validateTimeout, logRetention, removalPolicy);
     this.stageProject = this.project('StagePreprocessing', stageBuildSpec(), Duration.minutes(10), logRetention, removalPolicy, {
       SCRIPT_BUCKET: { value: this.scriptBucket.bucketName },
@@ -196,16 +198,7 @@ export class ModelBuildPipeline extends Construct {
     });
 
     if (props.notifyOnFailure !== false) {
-      this.failureTopic = props.failureTopic ?? this.createFailureTopic();
-      this.pipeline.onStateChange('Failed', {
-        description: `Tells ${this.failureTopic.node.path} when ${this.node.path} fails`,
-        eventPattern: { detail: { state: ['FAILED'] } },
-        target: new targets.SnsTopic(this.failureTopic, {
-          message: events.RuleTargetInput.fromText(
-            `Model build pipeline ${events.EventField.fromPath('$.detail.pipeline')} failed: execution ${events.EventField.fromPath('$.detail.execution-id')}`,
-          ),
-        }),
-      });
+      this.failureTopic = this.notifyFailures(props.failureTopic);
     }
     acknowledgePipelineFindings({
       scope: this,
@@ -232,14 +225,69 @@ export class ModelBuildPipeline extends Construct {
     return grant;
   }
 
-  private createFailureTopic(): sns.ITopic {
-    // EventBridge publishes to the topic, so it may use the topic's key.
-    this.encryptionKey.grant(new iam.ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    return new sns.Topic(this, 'FailureTopic', {
+  /**
+   * A rule on failed executions that publishes to the topic (given or created). EventBridge may publish to the topic,
+   * and use the created topic's key, only for this rule (`aws:SourceArn`). The rule has a fixed name so that the key
+   * policy can name it without a dependency cycle (key → rule → topic → key).
+   */
+  private notifyFailures(given: sns.ITopic | undefined): sns.ITopic {
+    const ruleName = `${Names.uniqueResourceName(this, { maxLength: 57, separator: '-' })}-Failed`;
+    const ruleArn = Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: ruleName });
+    const eventBridge = new iam.ServicePrincipal('events.amazonaws.com');
+    const fromRule = { ArnEquals: { 'aws:SourceArn': ruleArn } };
+    const topic = given ?? new sns.Topic(this, 'FailureTopic', {
       displayName: 'cdk-mwaa-mlops model build failures',
       masterKey: this.encryptionKey,
       enforceSSL: true,
     });
+    if (!given) {
+      this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+        principals: [eventBridge],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: fromRule,
+      }));
+    }
+    topic.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [eventBridge],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: fromRule,
+    }));
+    this.pipeline.onStateChange('Failed', {
+      ruleName,
+      description: `Tells ${topic.node.path} when ${this.node.path} fails`,
+      eventPattern: { detail: { state: ['FAILED'] } },
+    }).addTarget({
+      bind: () => ({
+        arn: topic.topicArn,
+        targetResource: topic,
+        input: events.RuleTargetInput.fromText(
+          `Model build pipeline ${events.EventField.fromPath('$.detail.pipeline')} failed: execution ${events.EventField.fromPath('$.detail.execution-id')}`,
+        ),
+      }),
+    });
+    return topic;
+  }
+
+  /**
+   * The build log groups are named under one prefix of this construct, so the key policy can let CloudWatch Logs use
+   * the key for exactly those groups (a log group's ARN in the key policy would be a dependency cycle).
+   */
+  private get logGroupPrefix(): string {
+    return `/cdk-mwaa-mlops/model-build/${Names.uniqueResourceName(this, { maxLength: 80, separator: '-' })}`;
+  }
+
+  private allowLogsToUseKey(): void {
+    const stack = Stack.of(this);
+    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${this.logGroupPrefix}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      },
+    }));
   }
 
   private createBuckets(scriptBucket: s3.IBucket | undefined, removalPolicy: RemovalPolicy) {
@@ -274,7 +322,12 @@ export class ModelBuildPipeline extends Construct {
     environmentVariables: Record<string, codebuild.BuildEnvironmentVariable> = {},
     privileged = false,
   ): codebuild.PipelineProject {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy });
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      logGroupName: `${this.logGroupPrefix}/${id}`,
+      encryptionKey: this.encryptionKey,
+      retention,
+      removalPolicy,
+    });
     return new codebuild.PipelineProject(this, id, {
       description: `cdk-mwaa-mlops model build: ${id} (${Stack.of(this).stackName})`,
       buildSpec,
