@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
@@ -17,6 +17,7 @@ import { acknowledgePipelineFindings } from './private/nag';
 import { validatePrefix, validateRange } from './private/validate';
 import { PreprocessingCodeLocation } from '../ml/workflow-options';
 import { logAccessTo } from '../private/access-logs';
+import { EncryptedLogGroups } from '../private/encrypted-log-groups';
 
 /** Properties of a {@link ModelBuildPipeline}. */
 export interface ModelBuildPipelineProps extends ModelBuildPipelineOptions {
@@ -163,15 +164,18 @@ export class ModelBuildPipeline extends Construct {
     if (source.trigger) this.pipeline.addTrigger(source.trigger);
     const revision = { COMMIT_ID: { value: source.revisionVariable } };
 
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    this.allowLogsToUseKey();
-    this.validateProject = this.project('Validate', validateBuildSpec(), validateTimeout, logRetention, removalPolicy);
-    this.stageProject = this.project('StagePreprocessing', stageBuildSpec(), Duration.minutes(10), logRetention, removalPolicy, {
+    const logging = {
+      logGroups: new EncryptedLogGroups(this, 'model-build', this.encryptionKey),
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy,
+    };
+    this.validateProject = this.project('Validate', validateBuildSpec(), validateTimeout, logging);
+    this.stageProject = this.project('StagePreprocessing', stageBuildSpec(), Duration.minutes(10), logging, {
       SCRIPT_BUCKET: { value: this.scriptBucket.bucketName },
       SCRIPT_PREFIX: { value: this.scriptPrefix },
     });
     this.scriptBucket.grantPut(this.stageProject, `${this.scriptPrefix}*`);
-    this.imageProject = this.project('BuildImage', imageBuildSpec(), imageBuildTimeout, logRetention, removalPolicy, {
+    this.imageProject = this.project('BuildImage', imageBuildSpec(), imageBuildTimeout, logging, {
       IMAGE_REPOSITORY_URI: { value: this.imageRepository.repositoryUri },
       IMAGE_REPOSITORY_NAME: { value: this.imageRepository.repositoryName },
     }, true);
@@ -270,26 +274,6 @@ export class ModelBuildPipeline extends Construct {
     return topic;
   }
 
-  /**
-   * The build log groups are named under one prefix of this construct, so the key policy can let CloudWatch Logs use
-   * the key for exactly those groups (a log group's ARN in the key policy would be a dependency cycle).
-   */
-  private get logGroupPrefix(): string {
-    return `/cdk-mwaa-mlops/model-build/${Names.uniqueResourceName(this, { maxLength: 80, separator: '-' })}`;
-  }
-
-  private allowLogsToUseKey(): void {
-    const stack = Stack.of(this);
-    this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      resources: ['*'],
-      conditions: {
-        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${this.logGroupPrefix}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-      },
-    }));
-  }
-
   private createBuckets(scriptBucket: s3.IBucket | undefined, removalPolicy: RemovalPolicy) {
     const common = {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -298,6 +282,7 @@ export class ModelBuildPipeline extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy,
     };
+    // An access-log bucket: unversioned and not logged itself, for the reasons in src/private/access-logs.ts.
     const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
       ...common,
       // S3 server access logging writes only to buckets with SSE-S3.
@@ -317,16 +302,15 @@ export class ModelBuildPipeline extends Construct {
     id: string,
     buildSpec: codebuild.BuildSpec,
     timeout: Duration,
-    retention: logs.RetentionDays,
-    removalPolicy: RemovalPolicy,
+    logging: { logGroups: EncryptedLogGroups; retention: logs.RetentionDays; removalPolicy: RemovalPolicy },
     environmentVariables: Record<string, codebuild.BuildEnvironmentVariable> = {},
     privileged = false,
   ): codebuild.PipelineProject {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      logGroupName: `${this.logGroupPrefix}/${id}`,
-      encryptionKey: this.encryptionKey,
-      retention,
-      removalPolicy,
+      logGroupName: logging.logGroups.name(id),
+      encryptionKey: logging.logGroups.key,
+      retention: logging.retention,
+      removalPolicy: logging.removalPolicy,
     });
     return new codebuild.PipelineProject(this, id, {
       description: `cdk-mwaa-mlops model build: ${id} (${Stack.of(this).stackName})`,
