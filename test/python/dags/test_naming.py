@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cdk_mwaa_mlops.config import SAGEMAKER_NAME
@@ -16,7 +16,7 @@ SHARED = Path(__file__).resolve().parents[2] / "fixtures" / "model-package-run-i
 def _described(case: dict) -> dict:
     """What DescribeModelPackage (boto3: datetimes) answers for the package and state change of a case."""
     times = {"CreationTime": case.get("creationTime"), "LastModifiedTime": case.get("lastModifiedTime")}
-    return {name: datetime.fromtimestamp(ms / 1000, tz=timezone.utc) for name, ms in times.items() if ms is not None}
+    return {name: datetime.fromtimestamp(ms / 1000, tz=UTC) for name, ms in times.items() if ms is not None}
 
 
 def test_the_deployment_run_id_is_the_one_the_trigger_lambda_gives_the_same_approval():
@@ -32,7 +32,9 @@ def test_the_deployment_run_id_is_the_one_the_trigger_lambda_gives_the_same_appr
 def test_approving_a_package_again_is_a_new_deployment_run():
     cases = [c for c in json.loads(SHARED.read_text()) if c["arn"].endswith("churn-models/3") and "lastModifiedTime" in c]
     assert len(cases) >= 2
-    ids = {model_package_run_id(c["arn"], c["group"], c["version"], c["status"], state_change_millis(_described(c))) for c in cases}
+    ids = {
+        model_package_run_id(c["arn"], c["group"], c["version"], c["status"], state_change_millis(_described(c))) for c in cases
+    }
     assert len(ids) == len(cases)
 
 
