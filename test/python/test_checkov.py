@@ -61,15 +61,15 @@ def is_accepted(finding: dict, entry: dict) -> bool:
     return finding["check"] == entry["check"] and any(fnmatch.fnmatchcase(finding["resource"], p) for p in entry["resources"])
 
 
-def templates(example_assembly: pathlib.Path) -> list[pathlib.Path]:
+def templates(example_assembly: pathlib.Path, example_stacks: list[str]) -> list[pathlib.Path]:
     integ = sorted(ROOT.glob("test/integ.*.ts.snapshot/*.template.json"))
     assert len(integ) >= 3
-    return [example_assembly / "MwaaMlopsExample.template.json", *integ]
+    return [*(example_assembly / f"{name}.template.json" for name in example_stacks), *integ]
 
 
 @pytest.fixture(scope="session")
-def findings(checkov, example_assembly) -> list[dict]:
-    return scan(checkov, templates(example_assembly))
+def findings(checkov, example_assembly, example_templates) -> list[dict]:
+    return scan(checkov, templates(example_assembly, sorted(example_templates)))
 
 
 def test_every_checkov_finding_is_accepted_with_its_reason(findings):
