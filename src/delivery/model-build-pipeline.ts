@@ -1,11 +1,10 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codecommit from 'aws-cdk-lib/aws-codecommit';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -18,6 +17,7 @@ import { acknowledgePipelineFindings } from './private/nag';
 import { validatePrefix, validateRange } from './private/validate';
 import { PreprocessingCodeLocation } from '../ml/workflow-options';
 import { logAccessTo } from '../private/access-logs';
+import { EncryptedLogGroups } from '../private/encrypted-log-groups';
 
 /** Properties of a {@link ModelBuildPipeline}. */
 export interface ModelBuildPipelineProps extends ModelBuildPipelineOptions {
@@ -48,7 +48,9 @@ export interface ModelBuildPipelineOptions {
    */
   readonly scriptPrefix?: string;
   /**
-   * The key that encrypts the created buckets, repository, topic and build artifacts.
+   * The key that encrypts the created buckets, repository, topic, build logs and build artifacts. A key defined in
+   * this app gets the policy statements CloudWatch Logs and EventBridge need; an imported key's policy must already
+   * allow them (see the README).
    * @default - a new key with rotation
    */
   readonly encryptionKey?: kms.IKey;
@@ -162,14 +164,18 @@ export class ModelBuildPipeline extends Construct {
     if (source.trigger) this.pipeline.addTrigger(source.trigger);
     const revision = { COMMIT_ID: { value: source.revisionVariable } };
 
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    this.validateProject = this.project('Validate', validateBuildSpec(), validateTimeout, logRetention, removalPolicy);
-    this.stageProject = this.project('StagePreprocessing', stageBuildSpec(), Duration.minutes(10), logRetention, removalPolicy, {
+    const logging = {
+      logGroups: new EncryptedLogGroups(this, 'model-build', this.encryptionKey),
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy,
+    };
+    this.validateProject = this.project('Validate', validateBuildSpec(), validateTimeout, logging);
+    this.stageProject = this.project('StagePreprocessing', stageBuildSpec(), Duration.minutes(10), logging, {
       SCRIPT_BUCKET: { value: this.scriptBucket.bucketName },
       SCRIPT_PREFIX: { value: this.scriptPrefix },
     });
     this.scriptBucket.grantPut(this.stageProject, `${this.scriptPrefix}*`);
-    this.imageProject = this.project('BuildImage', imageBuildSpec(), imageBuildTimeout, logRetention, removalPolicy, {
+    this.imageProject = this.project('BuildImage', imageBuildSpec(), imageBuildTimeout, logging, {
       IMAGE_REPOSITORY_URI: { value: this.imageRepository.repositoryUri },
       IMAGE_REPOSITORY_NAME: { value: this.imageRepository.repositoryName },
     }, true);
@@ -196,16 +202,7 @@ export class ModelBuildPipeline extends Construct {
     });
 
     if (props.notifyOnFailure !== false) {
-      this.failureTopic = props.failureTopic ?? this.createFailureTopic();
-      this.pipeline.onStateChange('Failed', {
-        description: `Tells ${this.failureTopic.node.path} when ${this.node.path} fails`,
-        eventPattern: { detail: { state: ['FAILED'] } },
-        target: new targets.SnsTopic(this.failureTopic, {
-          message: events.RuleTargetInput.fromText(
-            `Model build pipeline ${events.EventField.fromPath('$.detail.pipeline')} failed: execution ${events.EventField.fromPath('$.detail.execution-id')}`,
-          ),
-        }),
-      });
+      this.failureTopic = this.notifyFailures(props.failureTopic);
     }
     acknowledgePipelineFindings({
       scope: this,
@@ -232,14 +229,49 @@ export class ModelBuildPipeline extends Construct {
     return grant;
   }
 
-  private createFailureTopic(): sns.ITopic {
-    // EventBridge publishes to the topic, so it may use the topic's key.
-    this.encryptionKey.grant(new iam.ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    return new sns.Topic(this, 'FailureTopic', {
+  /**
+   * A rule on failed executions that publishes to the topic (given or created). EventBridge may publish to the topic,
+   * and use the created topic's key, only for this rule (`aws:SourceArn`). The rule has a fixed name so that the key
+   * policy can name it without a dependency cycle (key → rule → topic → key).
+   */
+  private notifyFailures(given: sns.ITopic | undefined): sns.ITopic {
+    const ruleName = `${Names.uniqueResourceName(this, { maxLength: 57, separator: '-' })}-Failed`;
+    const ruleArn = Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: ruleName });
+    const eventBridge = new iam.ServicePrincipal('events.amazonaws.com');
+    const fromRule = { ArnEquals: { 'aws:SourceArn': ruleArn } };
+    const topic = given ?? new sns.Topic(this, 'FailureTopic', {
       displayName: 'cdk-mwaa-mlops model build failures',
       masterKey: this.encryptionKey,
       enforceSSL: true,
     });
+    if (!given) {
+      this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+        principals: [eventBridge],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: fromRule,
+      }));
+    }
+    topic.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [eventBridge],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: fromRule,
+    }));
+    this.pipeline.onStateChange('Failed', {
+      ruleName,
+      description: `Tells ${topic.node.path} when ${this.node.path} fails`,
+      eventPattern: { detail: { state: ['FAILED'] } },
+    }).addTarget({
+      bind: () => ({
+        arn: topic.topicArn,
+        targetResource: topic,
+        input: events.RuleTargetInput.fromText(
+          `Model build pipeline ${events.EventField.fromPath('$.detail.pipeline')} failed: execution ${events.EventField.fromPath('$.detail.execution-id')}`,
+        ),
+      }),
+    });
+    return topic;
   }
 
   private createBuckets(scriptBucket: s3.IBucket | undefined, removalPolicy: RemovalPolicy) {
@@ -250,6 +282,7 @@ export class ModelBuildPipeline extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy,
     };
+    // An access-log bucket: unversioned and not logged itself, for the reasons in src/private/access-logs.ts.
     const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
       ...common,
       // S3 server access logging writes only to buckets with SSE-S3.
@@ -269,12 +302,16 @@ export class ModelBuildPipeline extends Construct {
     id: string,
     buildSpec: codebuild.BuildSpec,
     timeout: Duration,
-    retention: logs.RetentionDays,
-    removalPolicy: RemovalPolicy,
+    logging: { logGroups: EncryptedLogGroups; retention: logs.RetentionDays; removalPolicy: RemovalPolicy },
     environmentVariables: Record<string, codebuild.BuildEnvironmentVariable> = {},
     privileged = false,
   ): codebuild.PipelineProject {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention, removalPolicy });
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      logGroupName: logging.logGroups.name(id),
+      encryptionKey: logging.logGroups.key,
+      retention: logging.retention,
+      removalPolicy: logging.removalPolicy,
+    });
     return new codebuild.PipelineProject(this, id, {
       description: `cdk-mwaa-mlops model build: ${id} (${Stack.of(this).stackName})`,
       buildSpec,

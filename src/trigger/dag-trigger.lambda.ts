@@ -8,9 +8,27 @@ export interface HandlerOptions extends Omit<TriggerDependencies, 'client'> {
   readonly clientConfig?: MWAAClientConfig;
 }
 
-/** Builds the trigger on the MWAA client bundled with it, so the InvokeRestApi command and the client always match. */
+/** How long the client waits for a TCP connection to MWAA. */
+export const CONNECTION_TIMEOUT_MS = 3_000;
+/** How long the client waits for MWAA's answer once connected (socket inactivity). */
+export const REQUEST_TIMEOUT_MS = 20_000;
+
+/**
+ * Builds the trigger on the MWAA client bundled with it, so the InvokeRestApi command and the client always match.
+ * The HTTP handler's timeouts bound each request; the trigger also aborts every attempt before Lambda's deadline.
+ */
 export function createHandler(options: HandlerOptions): Trigger {
-  return createTrigger({ ...options, client: new MWAAClient({ maxAttempts: 2, ...options.clientConfig }) });
+  return createTrigger({ ...options, client: createMwaaClient(options.clientConfig) });
+}
+
+/** The MWAA client the handler uses: two SDK attempts per call, connection and request timeouts. */
+export function createMwaaClient(config?: MWAAClientConfig): MWAAClient {
+  return new MWAAClient({
+    maxAttempts: 2,
+    // client-mwaa 3.523 builds its NodeHttpHandler from these options (NodeHttpHandler.create).
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS } as MWAAClientConfig['requestHandler'],
+    ...config,
+  });
 }
 
 let trigger: Trigger | undefined;

@@ -95,6 +95,14 @@ export interface DagTriggerOptions {
   readonly timeout?: Duration;
 
   /**
+   * The most invocations of the function at once (Lambda reserved concurrency), to bound bursts of events against
+   * MWAA's API limits. Throttled events wait: Lambda keeps retrying them for up to 6 hours.
+   *
+   * @default - no reservation: the function scales with the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
+
+  /**
    * Runs the function in this VPC. Not needed for a private webserver: `InvokeRestApi` is an MWAA service API
    * (`env.airflow.<region>.amazonaws.com`) that reaches the webserver for the caller. Use it when policy puts every
    * function in a VPC; the subnets then need a NAT gateway or an interface endpoint for MWAA's `env` API.
@@ -116,7 +124,7 @@ export interface DagTriggerOptions {
  * model package reaching an approval status, or any event pattern.
  *
  * Each event starts exactly one run, however often it is delivered: the run id derives from the event (for ECR the
- * repository and digest, for S3 the bucket, key and version, for model packages the package and status, otherwise
+ * repository and digest, for S3 the bucket, key and version, for model packages the package, status and time of the state change, otherwise
  * the event id), and Airflow's 409 for a known run id counts as done. The run's `conf` carries the event's facts.
  * Events that cannot be delivered or keep failing end in a dead-letter queue; malformed events, unknown DAGs and
  * runs Airflow refuses are logged with the reason and the event, and counted.
@@ -182,6 +190,7 @@ export class DagTrigger extends Construct {
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
+      reservedConcurrentExecutions: props.reservedConcurrency,
       vpc: props.vpc,
       vpcSubnets: props.vpc ? props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : undefined,
     });
@@ -310,7 +319,11 @@ export class DagTrigger extends Construct {
     for (const [metricName, outcome] of Object.entries(outcomes)) {
       new logs.MetricFilter(this, `${metricName}Filter`, {
         logGroup: this.logGroup,
-        filterPattern: logs.FilterPattern.stringValue('$.message.outcome', '=', outcome),
+        // Only the one final record of each invocation counts (retries log `final: false`).
+        filterPattern: logs.FilterPattern.all(
+          logs.FilterPattern.stringValue('$.message.outcome', '=', outcome),
+          logs.FilterPattern.booleanValue('$.message.final', true),
+        ),
         metricNamespace: DagTrigger.METRIC_NAMESPACE,
         metricName,
         metricValue: '1',

@@ -65,8 +65,9 @@ export interface ModelPackageTriggerOptions extends DagRunTargetOptions {
   readonly modelPackageGroupName: string;
 
   /**
-   * The status that starts a run. Each package starts at most one run per status, however often SageMaker
-   * reports it (metadata edits re-send the status).
+   * The status that starts a run. Each state change starts one run, however often EventBridge delivers it (the run
+   * id follows the package, the status and the change's `LastModifiedTime`); approving a package again, e.g. to roll
+   * back to it, is a new change and starts a new run.
    *
    * @default ModelApprovalStatus.APPROVED
    */

@@ -262,6 +262,76 @@ describe('notifications', () => {
   });
 });
 
+describe('encryption of what the construct creates', () => {
+  function keyStatements(t: ReturnType<typeof template>): any[] {
+    return Object.values(t.findResources('AWS::KMS::Key')).flatMap((k: any) => k.Properties.KeyPolicy.Statement);
+  }
+
+  test('the build log groups are encrypted with the construct\'s key, which CloudWatch Logs may use for those groups only', () => {
+    const { t } = build();
+    const keyId = Object.keys(t.findResources('AWS::KMS::Key'))[0];
+    const groups = Object.values(t.findResources('AWS::Logs::LogGroup')).map((g: any) => g.Properties);
+    expect(groups).toHaveLength(3);
+    const logs = keyStatements(t).filter((st) => JSON.stringify(st.Principal).includes('logs.'));
+    expect(logs).toHaveLength(1);
+    const pattern: string = JSON.stringify(logs[0].Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']);
+    const prefix = /log-group:([^"*]+)\*/.exec(pattern)![1];
+    expect(prefix).toMatch(/^\/cdk-mwaa-mlops\/model-build\/.+\/$/);
+    for (const group of groups) {
+      expect(group.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+      // `<prefix><id>-<stack uuid>`: covered by the key policy, and new for every stack a retained group outlives.
+      const [, parts] = group.LogGroupName['Fn::Join'];
+      expect(parts[0].startsWith(prefix)).toBe(true);
+      expect(JSON.stringify(parts.slice(1))).toContain('AWS::StackId');
+    }
+  });
+
+  test('two pipelines in one stack have distinct log group prefixes', () => {
+    const stack = newStack();
+    new ModelBuildPipeline(stack, 'A', { source: SOURCES['new-codecommit'](stack) });
+    new ModelBuildPipeline(stack, 'B', { source: PipelineSource.connection({ connectionArn: CONNECTION_ARN, owner: 'o', repository: 'r', branch: 'main' }) });
+    const names = Object.values(template(stack).findResources('AWS::Logs::LogGroup')).map((g: any) => JSON.stringify(g.Properties.LogGroupName));
+    expect(new Set(names).size).toBe(6);
+  });
+});
+
+describe('EventBridge may publish and use the key only for the construct\'s own rule', () => {
+  function eventBridgeStatements(resources: Record<string, any>, policyOf: (r: any) => any): any[] {
+    return Object.values(resources).flatMap((r: any) => policyOf(r).Statement)
+      .filter((st: any) => JSON.stringify(st.Principal ?? {}).includes('events.amazonaws.com'));
+  }
+
+  test('created topic: the topic policy and the key policy name the failure rule as aws:SourceArn', () => {
+    const { t } = build();
+    const rules = Object.values(t.findResources('AWS::Events::Rule')).map((r: any) => r.Properties).filter((r) => JSON.stringify(r).includes('FAILED'));
+    expect(rules).toHaveLength(1);
+    const ruleName: string = rules[0].Name;
+    expect(ruleName).toMatch(/^[A-Za-z0-9._-]{1,64}$/);
+    const topic = eventBridgeStatements(t.findResources('AWS::SNS::TopicPolicy'), (r) => r.Properties.PolicyDocument);
+    const key = eventBridgeStatements(t.findResources('AWS::KMS::Key'), (r) => r.Properties.KeyPolicy);
+    expect(topic).toHaveLength(1);
+    expect(key).toHaveLength(1);
+    for (const st of [...topic, ...key]) {
+      const arn = JSON.stringify(st.Condition?.ArnEquals?.['aws:SourceArn']);
+      expect(arn).toContain(':events:');
+      expect(arn).toContain(`:rule/${ruleName}"`);
+    }
+    expect(topic[0].Action).toBe('sns:Publish');
+    expect(key[0].Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+  });
+
+  test('given topic: its policy gets the same condition; the key is not opened to EventBridge', () => {
+    const stack = newStack();
+    const topic = new sns.Topic(stack, 'Ops', { enforceSSL: true });
+    new ModelBuildPipeline(stack, 'Build', { source: SOURCES['new-codecommit'](stack), failureTopic: topic });
+    const t = template(stack);
+    const statements = eventBridgeStatements(t.findResources('AWS::SNS::TopicPolicy'), (r) => r.Properties.PolicyDocument);
+    expect(statements).toHaveLength(1);
+    expect(JSON.stringify(statements[0].Condition.ArnEquals['aws:SourceArn'])).toContain(':rule/');
+    expect(eventBridgeStatements(t.findResources('AWS::KMS::Key'), (r) => r.Properties.KeyPolicy)).toEqual([]);
+  });
+});
+
 describe('bad props fail at synth with the prop and the value', () => {
   test.each([
     ['a connection ARN that is not one', () => PipelineSource.connection({ connectionArn: 'arn:aws:iam::123456789012:role/x', owner: 'a', repository: 'b' }), /connectionArn: 'arn:aws:iam::123456789012:role\/x' is not a connection ARN/],

@@ -86,6 +86,30 @@ test('a model package approval starts the deployment DAG with the package ARN', 
   expect(run.body.conf.model_package_arn).toBe('arn:aws:sagemaker:us-east-2:123456789012:model-package/versionedmp-p-idy6c3e1fiqj/2');
 });
 
+test('approving a package again (a roll back) starts a second deployment run; its redelivery does not', async () => {
+  const approval = (modified: number, id: string) => {
+    const event = sampleEvent('sagemaker-model-package-state-change');
+    return triggerInput('deploy_model', { ...event, id, detail: { ...event.detail, ModelPackageVersion: 7, LastModifiedTime: modified } });
+  };
+  const first = await trigger(approval(1_763_000_000_000, 'a-1'));
+  const again = await trigger(approval(1_763_000_900_000, 'a-2'));
+  const redelivered = await trigger(approval(1_763_000_900_000, 'a-2-redelivered'));
+  expect([first.outcome, again.outcome, redelivered.outcome]).toEqual(['triggered', 'triggered', 'already_triggered']);
+  const runs = await airflow.get('/dags/deploy_model/dagRuns?limit=100');
+  const ids = runs.body.dag_runs.map((r: any) => r.dag_run_id);
+  expect(ids).toEqual(expect.arrayContaining([first.dagRunId, again.dagRunId]));
+  expect(ids.filter((i: string) => i === again.dagRunId)).toHaveLength(1);
+});
+
+test('an S3 key delivered URL-encoded reaches the DAG run decoded', async () => {
+  const event = sampleEvent('s3-object-created');
+  event.detail.object.key = 'raw/caf%C3%A9+sales.csv';
+  const result = await trigger(triggerInput('train_model', event));
+  expect(result.outcome).toBe('triggered');
+  const run = await airflow.get(`/dags/train_model/dagRuns/${result.dagRunId}`);
+  expect(run.body.conf).toMatchObject({ s3_key: 'raw/café sales.csv', s3_uri: 's3://amzn-s3-demo-bucket1/raw/café sales.csv' });
+});
+
 test('an unknown DAG gives Airflow\'s 404: rejected as dag_not_found, logged with the event, not retried', async () => {
   const callsBefore = standIn.calls.length;
   const input = triggerInput('no_such_dag', sampleEvent('ecr-image-action'));

@@ -195,14 +195,14 @@ describe('DagTrigger function, queue, alarms and permissions', () => {
     expect(trigger.rejectedEventsAlarm.metric).toBeDefined();
   });
 
-  test('outcome metrics come from the JSON logs: one metric filter per outcome, by environment', () => {
+  test('outcome metrics come from the JSON logs: one metric filter per outcome, counting only final records, by environment', () => {
     const { stack } = triggerWithEverySource();
     const filters = Object.values(template(stack).findResources('AWS::Logs::MetricFilter')).map((f: any) => f.Properties);
     expect(filters.map((f) => [f.FilterPattern, f.MetricTransformations[0].MetricName]).sort()).toEqual([
-      ['{ $.message.outcome = "already_triggered" }', 'AlreadyTriggered'],
-      ['{ $.message.outcome = "failed" }', 'Failed'],
-      ['{ $.message.outcome = "rejected" }', 'Rejected'],
-      ['{ $.message.outcome = "triggered" }', 'Triggered'],
+      ['{ ($.message.outcome = "already_triggered") && ($.message.final IS TRUE) }', 'AlreadyTriggered'],
+      ['{ ($.message.outcome = "failed") && ($.message.final IS TRUE) }', 'Failed'],
+      ['{ ($.message.outcome = "rejected") && ($.message.final IS TRUE) }', 'Rejected'],
+      ['{ ($.message.outcome = "triggered") && ($.message.final IS TRUE) }', 'Triggered'],
     ]);
     for (const f of filters) {
       expect(f.MetricTransformations[0]).toMatchObject({ MetricNamespace: 'CdkMwaaMlops/DagTrigger', MetricValue: '1', Dimensions: [{ Key: 'Environment', Value: '$.message.environment' }] });
@@ -264,9 +264,23 @@ describe('DagTrigger validation (at synth time, naming the prop)', () => {
     ['retryAttempts over 185', { retryAttempts: 186 }, /retryAttempts: 186/],
     ['maxEventAge over a day', { maxEventAge: Duration.hours(25) }, /maxEventAge: 90000 seconds/],
     ['timeout too short to retry', { timeout: Duration.seconds(5) }, /timeout: 5 seconds/],
+    ['reservedConcurrency 0', { reservedConcurrency: 0 }, /reservedConcurrency: 0 is not allowed; use a whole number of at least 1/],
+    ['reservedConcurrency fractional', { reservedConcurrency: 2.5 }, /reservedConcurrency: 2.5 is not allowed/],
   ])('%s', (_name, props, message) => {
     const { stack, environment } = importedEnvironment();
     expect(() => new DagTrigger(stack, 'Trigger', { environment, ...props })).toThrow(message);
+  });
+});
+
+describe('reservedConcurrency', () => {
+  test('bounds the function\'s concurrency when set, and is left to the account when not', () => {
+    const { stack, environment } = importedEnvironment();
+    new DagTrigger(stack, 'Bounded', { environment, reservedConcurrency: 5 });
+    new DagTrigger(stack, 'Unbounded', { environment });
+    const functions = Object.entries(template(stack).findResources('AWS::Lambda::Function'))
+      .filter(([id]) => id.includes('Function'))
+      .map(([id, f]: [string, any]) => [id.startsWith('Bounded'), f.Properties.ReservedConcurrentExecutions]);
+    expect(functions.sort()).toEqual([[false, undefined], [true, 5]]);
   });
 });
 

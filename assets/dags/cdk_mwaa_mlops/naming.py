@@ -24,13 +24,29 @@ def client_token(dag_id: str, run_id: str, purpose: str) -> str:
     return hashlib.sha256(f"{dag_id}/{run_id}/{purpose}".encode()).hexdigest()[:36]
 
 
-def model_package_run_id(arn: str, group: str, version: int | None, status: str) -> str:
+def model_package_run_id(arn: str, group: str, version: int | None, status: str, modified_ms: int | None = None) -> str:
     """The run id the trigger Lambda gives a model package state change (`runId` in dag-run-request.ts).
 
     The training DAG starts its deployment with the same id, so when the registry's approval event also reaches
-    the trigger, Airflow answers 409 to whichever comes second and the package is deployed once.
+    the trigger, Airflow answers 409 to whichever comes second and the package is deployed once. `modified_ms` is
+    the state change's time (`state_change_millis`): approving a package again is a new change and a new run.
     """
-    identity = json.dumps([arn, status], separators=(",", ":"), ensure_ascii=False)
+    parts: list[object] = [arn, status] if modified_ms is None else [arn, status, modified_ms]
+    identity = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(identity.encode()).hexdigest()[:20]
     label = f"{group}.v{version}.{status}" if version is not None else f"{arn.split('/')[-1]}.{status}"
     return f"model_package_state_change__{RUN_ID_CHARS.sub('-', label)[:80]}__{digest}"
+
+
+def state_change_millis(package: dict) -> int | None:
+    """The time of a package's last state change as the registry's event carries it (epoch milliseconds).
+
+    From a DescribeModelPackage answer: `LastModifiedTime`, else `CreationTime` (the trigger Lambda reads the event's
+    fields in the same order).
+    """
+    moment = package.get("LastModifiedTime") or package.get("CreationTime")
+    if moment is None:
+        return None
+    if isinstance(moment, (int, float)):
+        return round(moment)
+    return round(moment.timestamp() * 1000)

@@ -24,7 +24,7 @@ from airflow.sdk import DAG, Param, chain, task
 
 from cdk_mwaa_mlops.common import aws_client, dag_arguments, pulled, tags
 from cdk_mwaa_mlops.config import PipelineConfig
-from cdk_mwaa_mlops.naming import client_token, model_package_run_id, resource_name, run_key
+from cdk_mwaa_mlops.naming import client_token, model_package_run_id, resource_name, run_key, state_change_millis
 
 IMAGE_URI = r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+@[a-z0-9]+:[A-Za-z0-9=_-]+$"
 METRICS = ("auc", "accuracy", "precision", "recall", "f1")
@@ -380,7 +380,9 @@ def request_deployment(config: PipelineConfig, package_arn: str) -> dict[str, An
         raise AirflowSkipException(f"{package_arn} is {status}; it deploys when approved")
     version = package.get("ModelPackageVersion")
     return {
-        "run_id": model_package_run_id(package_arn, config.model_package_group_name, version, status),
+        "run_id": model_package_run_id(
+            package_arn, config.model_package_group_name, version, status, state_change_millis(package)
+        ),
         "conf": {
             "trigger_conf_version": 1,
             "source_kind": "model_package_state_change",

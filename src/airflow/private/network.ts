@@ -1,12 +1,25 @@
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { EncryptedLogGroups } from '../../private/encrypted-log-groups';
 
-/** A new VPC fit for MWAA: two AZs, private subnets with egress through one NAT gateway, an S3 gateway endpoint, flow logs. */
-export function createDefaultVpc(scope: Construct, retention: logs.RetentionDays, removalPolicy: RemovalPolicy): ec2.Vpc {
-  const flowLogGroup = new logs.LogGroup(scope, 'VpcFlowLogs', { retention, removalPolicy });
+/**
+ * A new VPC fit for MWAA: two AZs, private subnets with egress through one NAT gateway, an S3 gateway endpoint, flow
+ * logs (encrypted with `encryptionKey` when given), and a default security group without rules.
+ */
+export function createDefaultVpc(
+  scope: Construct, retention: logs.RetentionDays, removalPolicy: RemovalPolicy, encryptionKey?: kms.IKey,
+): ec2.Vpc {
+  const flowLogGroup = new logs.LogGroup(scope, 'VpcFlowLogs', {
+    retention,
+    removalPolicy,
+    ...(encryptionKey ? { encryptionKey, logGroupName: new EncryptedLogGroups(scope, 'vpc-flow-logs', encryptionKey).name('all') } : {}),
+  });
   return new ec2.Vpc(scope, 'Vpc', {
+    // Whatever the app's feature flags: nothing may use the default security group.
+    restrictDefaultSecurityGroup: true,
     maxAzs: 2,
     natGateways: 1,
     subnetConfiguration: [

@@ -6,7 +6,11 @@ import type { DagTriggerProps } from '../dag-trigger';
 const GROUP_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 
 /** Checks the trigger's numeric props against the service limits (tokens are left to deploy time). */
-export function validateTriggerProps(props: Pick<DagTriggerProps, 'retryAttempts' | 'maxEventAge' | 'timeout'>): void {
+export function validateTriggerProps(props: Pick<DagTriggerProps, 'retryAttempts' | 'maxEventAge' | 'timeout' | 'reservedConcurrency'>): void {
+  const reserved = props.reservedConcurrency;
+  if (reserved !== undefined && !Token.isUnresolved(reserved) && (!Number.isInteger(reserved) || reserved < 1)) {
+    throw new Error(`reservedConcurrency: ${reserved} is not allowed; use a whole number of at least 1 (0 would stop every trigger), or leave it out`);
+  }
   const retries = props.retryAttempts;
   if (retries !== undefined && !Token.isUnresolved(retries) && (!Number.isInteger(retries) || retries < 0 || retries > 185)) {
     throw new Error(`retryAttempts: ${retries} is not allowed; EventBridge retries 0 to 185 times`);

@@ -9,8 +9,10 @@ import { DAG_ID_PATTERN } from '../dag-id';
  * The `conf` shape is versioned by `trigger_conf_version`; DAGs read it with `dag_run.conf`. Keys present per kind:
  * - always: trigger_conf_version, source_kind, event_id, event_time, event_source, event_detail_type, account, region
  * - ecr_image_push: repository_name, image_digest, image_tag (when pushed with a tag), image_uri (by digest)
- * - s3_object_created: s3_bucket, s3_key, s3_version_id, s3_etag, s3_size, s3_uri (each when the event carries it)
- * - model_package_state_change: model_package_arn, model_package_group_name, model_package_version, model_approval_status
+ * - s3_object_created: s3_bucket, s3_key (decoded: the object's real key), s3_version_id, s3_etag, s3_size, s3_uri (each
+ *   when the event carries it)
+ * - model_package_state_change: model_package_arn, model_package_group_name, model_package_version, model_approval_status,
+ *   model_package_modified_time (epoch milliseconds of the state change, when the event carries it)
  * - event: detail (the event's detail, as delivered)
  */
 export const TRIGGER_CONF_VERSION = 1;
@@ -34,13 +36,23 @@ const RUN_ID_CHARS = /[^A-Za-z0-9_.~:+-]/g;
 
 type Json = Record<string, unknown>;
 
+/** How many Lambda on-failure records may wrap the rule's input: one per replay that failed again. */
+export const MAX_REPLAY_DEPTH = 32;
+/** How deep an event may nest; deeper ones are rejected (Airflow, the SDK and the logs all recurse on JSON). */
+export const MAX_EVENT_DEPTH = 64;
+
 /**
  * Accepts what the rule's input transformer sends (`{ dagId, rule, event }`) and, for replays, a Lambda
- * on-failure destination record whose `requestPayload` is that object.
+ * on-failure destination record whose `requestPayload` is that object, or another such record when a replay failed
+ * again (Lambda wraps the record it was given).
  */
 export function parseTriggerInput(input: unknown): ParseResult {
   if (!isObject(input)) return reject('input is not a JSON object');
-  const payload = isObject(input.requestPayload) && isObject(input.requestContext) ? input.requestPayload : input;
+  let payload: Json = input;
+  for (let depth = 0; isOnFailureRecord(payload); depth++) {
+    if (depth === MAX_REPLAY_DEPTH) return reject(`input wraps more than ${MAX_REPLAY_DEPTH} Lambda on-failure records`);
+    payload = payload.requestPayload as Json;
+  }
   const dagId = payload.dagId;
   if (typeof dagId !== 'string' || !DAG_ID_PATTERN.test(dagId)) {
     return reject(`dagId must match ${DAG_ID_PATTERN} (got ${describe(dagId)})`);
@@ -51,6 +63,7 @@ export function parseTriggerInput(input: unknown): ParseResult {
     if (!nonEmptyString(event[field])) return reject(`event.${field} must be a non-empty string (got ${describe(event[field])})`);
   }
   if (!isObject(event.detail)) return reject('event.detail is missing or not an object');
+  if (depthExceeds(event, MAX_EVENT_DEPTH)) return reject(`event nests deeper than ${MAX_EVENT_DEPTH} levels`);
 
   const base = {
     trigger_conf_version: TRIGGER_CONF_VERSION,
@@ -121,9 +134,9 @@ function ecrPush(event: Json, detail: Json): SourceFacts | { reason: string } {
 function s3Object(detail: Json): SourceFacts | { reason: string } {
   const bucket = isObject(detail.bucket) ? detail.bucket.name : undefined;
   const object = isObject(detail.object) ? detail.object : undefined;
-  const key = object?.key;
   if (!nonEmptyString(bucket)) return { reason: `S3 bucket.name is ${describe(bucket)}` };
-  if (!nonEmptyString(key)) return { reason: `S3 object.key is ${describe(key)}` };
+  if (!nonEmptyString(object?.key)) return { reason: `S3 object.key is ${describe(object?.key)}` };
+  const key = decodeS3Key(object!.key as string);
   const versionId = optionalString(object!['version-id']);
   const etag = optionalString(object!.etag);
   const sequencer = optionalString(object!.sequencer);
@@ -152,18 +165,72 @@ function modelPackage(detail: Json): SourceFacts | { reason: string } {
   if (!nonEmptyString(group)) return { reason: `SageMaker ModelPackageGroupName is ${describe(group)}` };
   if (!nonEmptyString(status)) return { reason: `SageMaker ModelApprovalStatus is ${describe(status)}` };
   const version = typeof detail.ModelPackageVersion === 'number' ? detail.ModelPackageVersion : undefined;
+  const modified = epochMillis(detail.LastModifiedTime) ?? epochMillis(detail.CreationTime);
   return {
     kind: 'model_package_state_change',
-    // One run per package and status: metadata edits of an approved package emit the same status again.
-    identity: [arn, status],
+    // Each state change is its own happening (approving a package again rolls back to it), while redeliveries of one
+    // change carry the same modification time. The training DAG derives the same id from DescribeModelPackage
+    // (assets/dags/cdk_mwaa_mlops/naming.py model_package_run_id).
+    identity: modified === undefined ? [arn, status] : [arn, status, modified],
     label: version !== undefined ? `${group}.v${version}.${status}` : `${arn.split('/').pop()}.${status}`,
     facts: {
       model_package_arn: arn,
       model_package_group_name: group,
       ...(version !== undefined ? { model_package_version: version } : {}),
       model_approval_status: status,
+      ...(modified !== undefined ? { model_package_modified_time: modified } : {}),
     },
   };
+}
+
+/**
+ * The object's real key. S3 URL-encodes keys in its event notifications (form encoding: a space arrives as `+`, a
+ * `+` as `%2B`; https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html). Its
+ * EventBridge page (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html) does not say either way;
+ * AWS's Lambda Powertools decodes the EventBridge key the same way (Python:
+ * aws_lambda_powertools/utilities/data_classes/s3_event.py, `S3EventBridgeNotificationObject.key` returns
+ * `unquote_plus(self["key"])`), and so does this. A key that is not valid encoding is kept as delivered.
+ */
+export function decodeS3Key(key: string): string {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
+}
+
+/** SageMaker sends times as epoch milliseconds; an ISO string is accepted too. */
+function epochMillis(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.round(value);
+  if (typeof value === 'string' && value.length > 0) {
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? undefined : parsed;
+  }
+  return undefined;
+}
+
+function isOnFailureRecord(value: Json): boolean {
+  return isObject(value.requestPayload) && isObject(value.requestContext);
+}
+
+/** Iterative, so that no input can exhaust the stack. */
+function depthExceeds(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A copy of `value` cut off below `max` levels, safe to log whatever the input was. */
+export function boundedCopy(value: unknown, max = MAX_EVENT_DEPTH + MAX_REPLAY_DEPTH * 2 + 4): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (max <= 0) return '[nested too deep]';
+  if (Array.isArray(value)) return value.map((v) => boundedCopy(v, max - 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, boundedCopy(v, max - 1)]));
 }
 
 /** `<kind>__<readable label>__<hash of the identity>`: within Airflow's run id characters and well under 250. */

@@ -111,9 +111,18 @@ async function serialize(input: InvokeRestApiCommandInput, context: Context): Pr
   return b.build();
 }
 
+/**
+ * The body as JSON, or `{}` when it is not JSON: the HTTP status alone says whether the call went through (a 200
+ * means Airflow answered 2xx), and an error still gets its type from `x-amzn-errortype`.
+ */
 async function parseJson(body: unknown, context: Context): Promise<Record<string, any>> {
   const text = context.utf8Encoder(await collectBody(body, context));
-  return text.length ? JSON.parse(text) : {};
+  try {
+    const parsed: unknown = text.length ? JSON.parse(text) : {};
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed as Record<string, any> : {};
+  } catch {
+    return {};
+  }
 }
 
 function metadata(output: HttpResponse): ResponseMetadata {

@@ -1,16 +1,18 @@
 import type { MWAAClient } from '@aws-sdk/client-mwaa';
-import { DagRunRequest, parseTriggerInput } from './dag-run-request';
+import { boundedCopy, DagRunRequest, parseTriggerInput } from './dag-run-request';
 import { InvokeRestApiCommand, RestApiClientException, RestApiServerException } from './invoke-rest-api-command';
 
 /**
- * What happened to one event. Every invocation logs exactly one record with one of these outcomes; the construct's
- * metric filters count them (`$.message.outcome`).
+ * What happened to one event. Every invocation logs exactly one record with one of these outcomes and `final: true`;
+ * the construct's metric filters count only those (`$.message.final IS TRUE`). Retries in between log
+ * `outcome: 'retrying'` with `final: false`.
  * - `triggered`: Airflow created the run.
  * - `already_triggered`: Airflow already has a run with this id (a redelivery or a retry after a timeout).
  * - `rejected`: the event or the DAG cannot be triggered as asked (malformed event, unknown DAG, Airflow refused);
  *   logged with the reason and the whole input, counted, and not retried.
- * - `failed`: the environment could not be reached or did not answer (throttling, 5xx, updating, IAM); the handler
- *   throws, so Lambda retries the event and finally hands it to the dead-letter queue.
+ * - `failed`: the environment could not be reached or did not answer in time (throttling, 5xx, updating, IAM,
+ *   timeouts); logged before the invocation's deadline, then the handler throws, so Lambda retries the event and
+ *   finally hands it to the dead-letter queue.
  */
 export type TriggerOutcome = 'triggered' | 'already_triggered' | 'rejected' | 'failed';
 
@@ -45,6 +47,11 @@ export interface TriggerDependencies {
   /** First backoff delay; doubled per attempt, with jitter. @default 500 ms */
   readonly baseDelayMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * How much of the invocation to leave for logging the outcome and returning: every attempt is cut off this long
+   * before Lambda's deadline. @default 5_000 ms
+   */
+  readonly safetyMarginMs?: number;
 }
 
 export interface InvocationContext {
@@ -57,19 +64,21 @@ type Verdict =
   | { readonly kind: 'reject'; readonly reason: string; readonly status?: number }
   | { readonly kind: 'retry'; readonly reason: string; readonly status?: number };
 
-/** Leaves this much of the invocation for logging and returning after the last backoff. */
 const SAFETY_MARGIN_MS = 5_000;
 
 export function createTrigger(deps: TriggerDependencies) {
   const log = deps.log ?? console;
   const attempts = Math.max(1, deps.attempts ?? 3);
   const baseDelayMs = deps.baseDelayMs ?? 500;
+  const margin = deps.safetyMarginMs ?? SAFETY_MARGIN_MS;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   return async function trigger(input: unknown, context?: InvocationContext): Promise<TriggerResult> {
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const deadline = typeof remaining === 'number' ? Date.now() + remaining - margin : Number.POSITIVE_INFINITY;
     const parsed = parseTriggerInput(input);
     if (!parsed.ok) {
-      log.warn({ outcome: 'rejected', reason: 'malformed_event', detail: parsed.reason, environment: deps.environmentName, input });
+      log.warn({ outcome: 'rejected', final: true, reason: 'malformed_event', detail: parsed.reason, environment: deps.environmentName, input: boundedCopy(input) });
       return { outcome: 'rejected', reason: parsed.reason };
     }
     const request = parsed.request;
@@ -81,29 +90,31 @@ export function createTrigger(deps: TriggerDependencies) {
       eventId: request.eventId,
     };
 
-    let verdict: Verdict = { kind: 'retry', reason: 'not_attempted' };
+    let verdict: Verdict = { kind: 'retry', reason: 'no_time_left' };
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      verdict = await invoke(deps, request);
+      const budget = deadline - Date.now();
+      if (budget <= 0) break;
+      verdict = await invoke(deps, request, budget);
       if (verdict.kind !== 'retry') break;
       const delay = baseDelayMs * 2 ** (attempt - 1) * (1 + Math.random() * 0.2);
-      const remaining = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
-      if (attempt === attempts || remaining - delay < SAFETY_MARGIN_MS) break;
-      log.warn({ ...fields, outcome: 'retrying', reason: verdict.reason, status: verdict.status, attempt });
+      if (attempt === attempts || Date.now() + delay >= deadline) break;
+      log.warn({ ...fields, outcome: 'retrying', final: false, reason: verdict.reason, status: verdict.status, attempt });
       await sleep(delay);
     }
 
+    const final = { ...fields, final: true };
     switch (verdict.kind) {
       case 'created':
-        log.info({ ...fields, outcome: 'triggered' });
+        log.info({ ...final, outcome: 'triggered' });
         return { outcome: 'triggered', dagId: request.dagId, dagRunId: request.dagRunId };
       case 'duplicate':
-        log.info({ ...fields, outcome: 'already_triggered' });
+        log.info({ ...final, outcome: 'already_triggered' });
         return { outcome: 'already_triggered', dagId: request.dagId, dagRunId: request.dagRunId };
       case 'reject':
-        log.warn({ ...fields, outcome: 'rejected', reason: verdict.reason, status: verdict.status, input });
+        log.warn({ ...final, outcome: 'rejected', reason: verdict.reason, status: verdict.status, input: boundedCopy(input) });
         return { outcome: 'rejected', dagId: request.dagId, dagRunId: request.dagRunId, reason: verdict.reason };
       default:
-        log.error({ ...fields, outcome: 'failed', reason: verdict.reason, status: verdict.status });
+        log.error({ ...final, outcome: 'failed', reason: verdict.reason, status: verdict.status });
         throw new RetryableTriggerError(
           `Could not start DAG run ${request.dagRunId} of ${request.dagId} on ${deps.environmentName}: ${verdict.reason}`,
           verdict.reason,
@@ -112,20 +123,37 @@ export function createTrigger(deps: TriggerDependencies) {
   };
 }
 
-async function invoke(deps: TriggerDependencies, request: DagRunRequest): Promise<Verdict> {
+/**
+ * One InvokeRestApi call, cut off after `budgetMs`: the request is aborted, and should the client not settle on the
+ * abort, the attempt ends anyway, so the outcome is always logged before Lambda's deadline.
+ */
+async function invoke(deps: TriggerDependencies, request: DagRunRequest, budgetMs: number): Promise<Verdict> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<Verdict>((resolve) => {
+    if (!Number.isFinite(budgetMs)) return;
+    timer = setTimeout(() => {
+      controller.abort();
+      resolve({ kind: 'retry', reason: 'mwaa_timeout' });
+    }, budgetMs);
+  });
+  const call = deps.client.send(
+    new InvokeRestApiCommand({
+      Name: deps.environmentName,
+      Method: 'POST',
+      Path: `/dags/${request.dagId}/dagRuns`,
+      // Airflow 3 rejects unknown fields (422) and needs logical_date present; null means "now, no data interval".
+      Body: { dag_run_id: request.dagRunId, logical_date: null, conf: request.conf } as any,
+    }) as any,
+    { abortSignal: controller.signal } as any,
+  ).then(
+    (): Verdict => ({ kind: 'created' }),
+    (err: unknown): Verdict => (controller.signal.aborted ? { kind: 'retry', reason: 'mwaa_timeout' } : classify(err)),
+  );
   try {
-    await deps.client.send(
-      new InvokeRestApiCommand({
-        Name: deps.environmentName,
-        Method: 'POST',
-        Path: `/dags/${request.dagId}/dagRuns`,
-        // Airflow 3 rejects unknown fields (422) and needs logical_date present; null means "now, no data interval".
-        Body: { dag_run_id: request.dagRunId, logical_date: null, conf: request.conf } as any,
-      }) as any,
-    );
-    return { kind: 'created' };
-  } catch (err) {
-    return classify(err);
+    return await Promise.race([call, timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

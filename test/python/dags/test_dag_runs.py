@@ -11,7 +11,7 @@ import time
 import boto3
 import pytest
 from aws_stand_in import AwsStandIn
-from cdk_mwaa_mlops.naming import model_package_run_id
+from cdk_mwaa_mlops.naming import model_package_run_id, state_change_millis
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -147,7 +147,10 @@ def test_a_new_image_trains_evaluates_registers_and_starts_the_deployment(dagbag
         "ModelPackageSummaryList"
     ][0]["ModelPackageArn"]
     (deployment_run,) = DagRun.find(dag_id="churn_deployment")
-    assert deployment_run.run_id == model_package_run_id(arn, "churn-models", int(arn.rsplit("/", 1)[1]), "Approved")
+    described = boto3.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    changed = state_change_millis(described)
+    assert changed is not None
+    assert deployment_run.run_id == model_package_run_id(arn, "churn-models", int(arn.rsplit("/", 1)[1]), "Approved", changed)
     assert deployment_run.conf["model_package_arn"] == arn
 
 

@@ -4,20 +4,38 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cdk_mwaa_mlops.config import SAGEMAKER_NAME
-from cdk_mwaa_mlops.naming import client_token, model_package_run_id, resource_name, run_key
+from cdk_mwaa_mlops.naming import client_token, model_package_run_id, resource_name, run_key, state_change_millis
 
 SHARED = Path(__file__).resolve().parents[2] / "fixtures" / "model-package-run-ids.json"
 
 
+def _described(case: dict) -> dict:
+    """What DescribeModelPackage (boto3: datetimes) answers for the package and state change of a case."""
+    times = {"CreationTime": case.get("creationTime"), "LastModifiedTime": case.get("lastModifiedTime")}
+    return {name: datetime.fromtimestamp(ms / 1000, tz=UTC) for name, ms in times.items() if ms is not None}
+
+
 def test_the_deployment_run_id_is_the_one_the_trigger_lambda_gives_the_same_approval():
-    # The same cases test/trigger/trigger-handler.test.ts checks against the TypeScript runId().
+    # The same cases test/trigger/model-package-run-id.test.ts checks against the TypeScript runId().
     cases = json.loads(SHARED.read_text())
-    assert len(cases) >= 3
+    assert len(cases) >= 6
     for case in cases:
-        assert model_package_run_id(case["arn"], case["group"], case.get("version"), case["status"]) == case["runId"]
+        changed = state_change_millis(_described(case))
+        assert changed == case.get("lastModifiedTime", case.get("creationTime"))
+        assert model_package_run_id(case["arn"], case["group"], case.get("version"), case["status"], changed) == case["runId"]
+
+
+def test_approving_a_package_again_is_a_new_deployment_run():
+    cases = [c for c in json.loads(SHARED.read_text()) if c["arn"].endswith("churn-models/3") and "lastModifiedTime" in c]
+    assert len(cases) >= 2
+    ids = {
+        model_package_run_id(c["arn"], c["group"], c["version"], c["status"], state_change_millis(_described(c))) for c in cases
+    }
+    assert len(ids) == len(cases)
 
 
 def test_names_are_sagemaker_names_and_differ_per_run():

@@ -1,0 +1,226 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { MWAAClient } from '@aws-sdk/client-mwaa';
+import { sampleEvent, triggerInput } from './events';
+import { airflowLike, ScriptedMwaaEndpoint } from './scripted-mwaa-endpoint';
+import type { HandlerOptions, Trigger } from '../../src/trigger/dag-trigger.lambda';
+
+/**
+ * The bundled handler (assets/, as deployed) against a scripted local MWAA endpoint: what the handler does with
+ * replays, hanging servers, encoded S3 keys, repeated approvals, deep events and unreadable answers.
+ */
+const BUNDLE = path.join(__dirname, '..', '..', 'assets', 'trigger', 'dag-trigger.lambda', 'index.js');
+
+interface Bundle {
+  CONNECTION_TIMEOUT_MS: number;
+  REQUEST_TIMEOUT_MS: number;
+  createHandler(options: HandlerOptions): Trigger;
+  createMwaaClient(config?: object): MWAAClient;
+}
+
+let bundle: Bundle;
+let endpoint: ScriptedMwaaEndpoint;
+
+beforeAll(() => {
+  if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npx projen bundle\` (the test task does it first)`);
+  // The bundle is a build output loaded by path at run time (jest runs without ESM support for import()).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  bundle = require(BUNDLE) as Bundle;
+});
+
+beforeEach(async () => {
+  endpoint = await ScriptedMwaaEndpoint.start();
+});
+
+afterEach(async () => {
+  await endpoint.stop();
+});
+
+function handler(extra: Partial<HandlerOptions> = {}) {
+  const records: Array<Record<string, any>> = [];
+  const record = (level: string) => (r: object) => records.push({ level, at: Date.now(), ...r });
+  const trigger = bundle.createHandler({
+    environmentName: 'ml-env',
+    log: { info: record('info'), warn: record('warn'), error: record('error') },
+    sleep: async () => {},
+    clientConfig: {
+      region: 'us-east-1',
+      endpoint: endpoint.url,
+      disableHostPrefix: true,
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    },
+    ...extra,
+  });
+  return { trigger, records, finals: () => records.filter((r) => r.final === true) };
+}
+
+/** What Lambda's on-failure destination sends after the invocation with `payload` kept failing. */
+function onFailureRecord(payload: unknown) {
+  return {
+    version: '1.0',
+    timestamp: '2026-11-23T10:00:00.000Z',
+    requestContext: { requestId: 'r-1', functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+    requestPayload: payload,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: { errorType: 'RetryableTriggerError', errorMessage: 'Could not start DAG run' },
+  };
+}
+
+describe('1: a replay that fails again stays replayable', () => {
+  test('on-failure records wrapped one to five times start the run of the original event', async () => {
+    const { trigger } = handler();
+    const input = triggerInput('train_model', sampleEvent('ecr-image-action'));
+    const original = await trigger(input);
+    let wrapped: unknown = input;
+    for (let depth = 1; depth <= 5; depth++) {
+      wrapped = onFailureRecord(wrapped);
+      const replay = await trigger(wrapped);
+      expect(replay).toMatchObject({ outcome: 'already_triggered', dagRunId: original.dagRunId });
+    }
+    expect(new Set(endpoint.runIds)).toEqual(new Set([original.dagRunId]));
+    expect(endpoint.requests).toHaveLength(6);
+  });
+
+  test('wrapping is bounded: an input nested in more records than any replay chain makes is rejected without a call', async () => {
+    const { trigger } = handler();
+    let wrapped: unknown = triggerInput('train_model', sampleEvent('ecr-image-action'));
+    for (let depth = 0; depth < 40; depth++) wrapped = onFailureRecord(wrapped);
+    const result = await trigger(wrapped);
+    expect(result).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/more than 32 Lambda on-failure records/) });
+    expect(endpoint.requests).toHaveLength(0);
+  });
+});
+
+describe('2: an endpoint that never answers', () => {
+  test('each attempt is cut off before the deadline; `failed` is logged before it and the invocation throws', async () => {
+    endpoint.script = () => 'hang';
+    const { trigger, records } = handler();
+    const start = Date.now();
+    const deadline = start + 8_000;
+    const thrown = await trigger(triggerInput('train_model', sampleEvent('ecr-image-action')), {
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+    }).catch((e: Error) => e);
+
+    expect(thrown).toMatchObject({ name: 'RetryableTriggerError', reason: 'mwaa_timeout' });
+    const failed = records.filter((r) => r.outcome === 'failed');
+    expect(failed).toEqual([expect.objectContaining({ level: 'error', final: true, reason: 'mwaa_timeout' })]);
+    // The default margin (5 s) leaves time to log and return: the record is written well before the deadline.
+    expect(failed[0].at).toBeLessThan(deadline - 4_000);
+    expect(endpoint.requests.length).toBeGreaterThanOrEqual(1);
+  }, 20_000);
+
+  test('the HTTP handler has connection and request timeouts', async () => {
+    const client = bundle.createMwaaClient({ region: 'us-east-1' });
+    const config = await (client.config.requestHandler as any).configProvider;
+    expect(config).toMatchObject({ connectionTimeout: bundle.CONNECTION_TIMEOUT_MS, requestTimeout: bundle.REQUEST_TIMEOUT_MS });
+    expect(bundle.CONNECTION_TIMEOUT_MS).toBeGreaterThan(0);
+    expect(bundle.REQUEST_TIMEOUT_MS).toBeGreaterThan(0);
+    client.destroy();
+  });
+});
+
+describe('3: S3 keys arrive URL-encoded and are decoded', () => {
+  function s3Event(key: string) {
+    const event = sampleEvent('s3-object-created');
+    event.detail.object.key = key;
+    return event;
+  }
+
+  test.each([
+    ['raw/daily+sales+2026.csv', 'raw/daily sales 2026.csv'],
+    ['raw/c%2B%2B+notes.csv', 'raw/c++ notes.csv'],
+    ['raw/caf%C3%A9/%E6%95%B0%E6%8D%AE.csv', 'raw/café/数据.csv'],
+    ['raw/plain-key.csv', 'raw/plain-key.csv'],
+    ['raw/100%-done.csv', 'raw/100%-done.csv'],
+  ])('%s names the object %s in s3_key and s3_uri', async (delivered, real) => {
+    const { trigger } = handler();
+    const result = await trigger(triggerInput('train_model', s3Event(delivered)));
+    expect(result.outcome).toBe('triggered');
+    const conf = endpoint.requests[0].Body.conf;
+    expect(conf.s3_key).toBe(real);
+    expect(conf.s3_uri).toBe(`s3://amzn-s3-demo-bucket1/${real}`);
+    expect(result.dagRunId).toMatch(/^[A-Za-z0-9_.~:+-]+$/);
+  });
+
+  test('the same object gets the same run id however its key was encoded', async () => {
+    const { trigger } = handler();
+    const plus = await trigger(triggerInput('train_model', s3Event('raw/a+b.csv')));
+    const percent = await trigger(triggerInput('train_model', { ...s3Event('raw/a%20b.csv'), id: 'other-delivery' }));
+    expect(plus.outcome).toBe('triggered');
+    expect(percent).toMatchObject({ outcome: 'already_triggered', dagRunId: plus.dagRunId });
+  });
+});
+
+describe('4: each approval is its own happening', () => {
+  function approval(version: number, modified: number, id: string) {
+    const event = sampleEvent('sagemaker-model-package-state-change');
+    const arn = `arn:aws:sagemaker:us-east-2:123456789012:model-package/churn-models/${version}`;
+    return triggerInput('deploy_model', {
+      ...event,
+      id,
+      resources: [arn],
+      detail: { ...event.detail, ModelPackageGroupName: 'churn-models', ModelPackageVersion: version, ModelPackageArn: arn, LastModifiedTime: modified },
+    });
+  }
+
+  test('approve 1, approve 2, approve 1 again to roll back: three deployments; a redelivery of any of them: none', async () => {
+    const { trigger } = handler();
+    const first = await trigger(approval(1, 1_700_000_000_000, 'e1'));
+    const second = await trigger(approval(2, 1_700_000_100_000, 'e2'));
+    const rollback = await trigger(approval(1, 1_700_000_200_000, 'e3'));
+    const redelivered = await trigger(approval(1, 1_700_000_200_000, 'e3-again'));
+
+    expect([first.outcome, second.outcome, rollback.outcome]).toEqual(['triggered', 'triggered', 'triggered']);
+    expect(rollback.dagRunId).not.toBe(first.dagRunId);
+    expect(redelivered).toMatchObject({ outcome: 'already_triggered', dagRunId: rollback.dagRunId });
+    expect(endpoint.requests.at(-1)!.Body.conf).toMatchObject({ model_package_version: 1, model_package_modified_time: 1_700_000_200_000 });
+  });
+});
+
+describe('5: smaller things', () => {
+  test('an event nested thousands deep is rejected without a call, and the log record stays loggable', async () => {
+    let detail: Record<string, unknown> = { leaf: true };
+    for (let i = 0; i < 5_000; i++) detail = { next: detail };
+    const { trigger, records } = handler();
+    const event = { ...sampleEvent('ecr-image-action'), 'source': 'my.app', 'detail-type': 'Data Ready', detail };
+    const result = await trigger(triggerInput('train_model', event));
+    expect(result).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/nests deeper than 64 levels/) });
+    expect(endpoint.requests).toHaveLength(0);
+    expect(records).toHaveLength(1);
+    expect(() => JSON.stringify(records[0])).not.toThrow();
+    expect(JSON.stringify(records[0]).length).toBeLessThan(10_000);
+  });
+
+  test('an HTTP 200 whose body is not JSON is a created run (MWAA answers 200 only for Airflow 2xx), after one call', async () => {
+    endpoint.script = () => ({ status: 200, headers: { 'content-type': 'text/html' }, body: '<html>ok</html>' });
+    const { trigger, records } = handler();
+    const result = await trigger(triggerInput('train_model', sampleEvent('ecr-image-action')));
+    expect(result.outcome).toBe('triggered');
+    expect(endpoint.requests).toHaveLength(1);
+    expect(records.map((r) => r.outcome)).toEqual(['triggered']);
+  });
+
+  test('an error answer whose body is not JSON is retried under its error type, not as a syntax error', async () => {
+    endpoint.script = () => ({ status: 503, headers: { 'x-amzn-errortype': 'ServiceUnavailableException' }, body: '<html>busy</html>' });
+    const { trigger, records } = handler({ attempts: 2 });
+    const thrown = await trigger(triggerInput('train_model', sampleEvent('ecr-image-action'))).catch((e: Error) => e);
+    expect(thrown).toMatchObject({ name: 'RetryableTriggerError', reason: 'mwaa_ServiceUnavailableException' });
+    expect(records.at(-1)).toMatchObject({ outcome: 'failed', final: true });
+  });
+
+  test('every invocation logs exactly one final record, last; retries are marked final: false', async () => {
+    let calls = 0;
+    endpoint.script = (request) => (++calls <= 2
+      ? { status: 400, headers: { 'x-amzn-errortype': 'RestApiServerException' }, body: JSON.stringify({ RestApiStatusCode: 503 }) }
+      : airflowLike()(request));
+    const { trigger, records, finals } = handler({ attempts: 3 });
+    const result = await trigger(triggerInput('train_model', sampleEvent('ecr-image-action')));
+    expect(result.outcome).toBe('triggered');
+    expect(records.map((r) => [r.outcome, r.final])).toEqual([['retrying', false], ['retrying', false], ['triggered', true]]);
+    expect(finals()).toHaveLength(1);
+
+    const rejected = handler();
+    await rejected.trigger({ not: 'an event' });
+    expect(rejected.records).toEqual([expect.objectContaining({ outcome: 'rejected', final: true })]);
+  });
+});
