@@ -230,15 +230,16 @@ export class ModelBuildPipeline extends Construct {
   }
 
   /**
-   * A rule on failed executions that publishes to the topic (given or created). EventBridge may publish to the topic,
-   * and use the created topic's key, only for this rule (`aws:SourceArn`). The rule has a fixed name so that the key
-   * policy can name it without a dependency cycle (key → rule → topic → key).
+   * A rule on failed executions that publishes to the topic (given or created). EventBridge gets `sns:Publish` and the
+   * created topic's key with no condition: AWS documents that SNS topic policies for EventBridge take no Condition
+   * block (EventBridge User Guide, "Amazon SNS permissions") and that `aws:SourceArn`/`aws:SourceAccount` in a key
+   * policy are not supported for EventBridge-to-encrypted-topic delivery (SNS Developer Guide, "Key management",
+   * compatibility with AWS services): with them every notification would be dropped. The key protects only what this
+   * construct creates.
    */
   private notifyFailures(given: sns.ITopic | undefined): sns.ITopic {
     const ruleName = `${Names.uniqueResourceName(this, { maxLength: 57, separator: '-' })}-Failed`;
-    const ruleArn = Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: ruleName });
     const eventBridge = new iam.ServicePrincipal('events.amazonaws.com');
-    const fromRule = { ArnEquals: { 'aws:SourceArn': ruleArn } };
     const topic = given ?? new sns.Topic(this, 'FailureTopic', {
       displayName: 'cdk-mwaa-mlops model build failures',
       masterKey: this.encryptionKey,
@@ -249,14 +250,12 @@ export class ModelBuildPipeline extends Construct {
         principals: [eventBridge],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: fromRule,
       }));
     }
     topic.addToResourcePolicy(new iam.PolicyStatement({
       principals: [eventBridge],
       actions: ['sns:Publish'],
       resources: [topic.topicArn],
-      conditions: fromRule,
     }));
     this.pipeline.onStateChange('Failed', {
       ruleName,
