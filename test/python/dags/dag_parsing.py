@@ -44,3 +44,10 @@ def sync_to_db(bag: Any, bundle_name: str = "dags-folder") -> None:
         bag.sync_to_db(bundle_name=bundle_name, bundle_version=None)
     else:
         sync_bag_to_db(bag, bundle_name, None)
+
+
+def store_dag(dag: Any) -> None:
+    """Store one DAG built outside the DAG folder, as the processor would have (Airflow >= 3.2's dag.test() needs it)."""
+    bag = dag_bag_class()(collect_dags=False)
+    bag.bag_dag(dag)
+    sync_to_db(bag)

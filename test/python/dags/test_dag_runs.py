@@ -294,6 +294,7 @@ def test_a_failed_task_notifies_a_fifo_topic_too(calls):
     """SNS refuses a FIFO publish without a message group: the notification must still arrive, once per failed try."""
     from cdk_mwaa_mlops.config import parse_config
     from cdk_mwaa_mlops.training import build_training_dag
+    from dag_parsing import store_dag
 
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     topic = sns.create_topic(Name="mlops-alerts.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
@@ -303,6 +304,7 @@ def test_a_failed_task_notifies_a_fifo_topic_too(calls):
     document = json.loads((PIPELINE_CONFIGS / "churn.json").read_text())
     document.update(pipeline_name="churn-fifo", notification_topic_arn=topic)
     dag = build_training_dag(parse_config("churn-fifo.json", document))
+    store_dag(dag)
 
     dag_run = dag.test(run_conf=image_push_conf(calls.digest, repository="other-model"))
     assert dag_run.state == "failed"
