@@ -49,7 +49,7 @@ def default_args(dag_id: str) -> dict:
                 subject="cdk-mwaa-mlops: churn failed",
                 message=(
                     "Task {{ ti.task_id }} of DAG {{ dag.dag_id }} failed in run {{ run_id }} (try {{ ti.try_number }}): "
-                    "{{ exception | default('(Airflow 3.0 passes no error to failure callbacks: see the log)') }}\n"
+                    "{{ exception | default('(this Airflow version passes no error to failure callbacks: see the log)') }}\n"
                     "Log: {{ ti.log_url }}"
                 ),
             )
