@@ -94,6 +94,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   gitignore: [
     '.venv/',
+    '.venv-airflow-*/',
     '__pycache__/',
     '.pytest_cache/',
     'cdk.out/',
@@ -121,7 +122,7 @@ project.eslint!.allowDevDeps('src/trigger/runtime/**');
 project.gitignore.exclude('!/assets/');
 // ...except the handler bundles `npx projen bundle` (part of compile and test) writes from src/**/*.lambda.ts.
 project.gitignore.exclude('/assets/**/*.lambda/');
-for (const pattern of ['/examples/', '/.venv/', '/.ci/', 'cdk.out/', '/test-reports/', '__pycache__/', '*.pyc', '/ruff.toml']) {
+for (const pattern of ['/examples/', '/.venv/', '/.venv-airflow-*/', '/.ci/', 'cdk.out/', '/test-reports/', '__pycache__/', '*.pyc', '/ruff.toml']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -136,23 +137,45 @@ new TomlFile(project, 'ruff.toml', {
   },
 });
 
+// The Airflow versions MWAA offers (AirflowVersion) and the DAGs support. The newest is .venv's (with every other Python
+// tool); each older one gets a venv of its own, from a lock of what MWAA installs with it (test/python/requirements-airflow-*.txt).
+const airflowNewest = '3.3.1';
+const airflowOlder = ['3.0.6', '3.2.1'];
+// uv installs the locks in seconds where pip takes minutes (CI builds every venv from scratch); it never fetches a Python.
+const uv = 'UV_PYTHON_DOWNLOADS=never .venv/bin/uv';
 // The requirements include assets/starter/requirements-dev.txt: a change to either file reinstalls.
-const requirementFiles = 'test/python/requirements.txt assets/starter/requirements-dev.txt assets/starter/requirements.txt';
+const requirementFiles = `test/python/requirements.txt test/python/requirements-airflow-${airflowNewest}.txt assets/starter/requirements-dev.txt assets/starter/requirements.txt`;
 const venvTask = project.addTask('python:venv', {
-  description: 'Create .venv from the pinned Python requirements (reinstalls only when they change)',
-  exec: [
-    '[ -x .venv/bin/python ] || python3 -m venv .venv',
-    `cat ${requirementFiles} > .venv/requirements.wanted`,
-    'cmp -s .venv/requirements.wanted .venv/requirements.installed || (.venv/bin/pip install --quiet --disable-pip-version-check -r test/python/requirements.txt && cp .venv/requirements.wanted .venv/requirements.installed)',
-  ].join(' && '),
+  description: `Create .venv (Airflow ${airflowNewest} and the Python tools) and one venv per older Airflow version, from the pinned requirements (reinstalls only when they change)`,
 });
+venvTask.exec([
+  '[ -x .venv/bin/python ] || python3 -m venv .venv',
+  '[ -x .venv/bin/uv ] || .venv/bin/pip install --quiet --disable-pip-version-check uv==0.13.8',
+  `cat ${requirementFiles} > .venv/requirements.wanted`,
+  `cmp -s .venv/requirements.wanted .venv/requirements.installed || (${uv} pip install --quiet --python .venv/bin/python -r test/python/requirements.txt && cp .venv/requirements.wanted .venv/requirements.installed)`,
+].join(' && '), { name: `.venv (Airflow ${airflowNewest})` });
+for (const version of airflowOlder) {
+  const venv = `.venv-airflow-${version}`;
+  const lock = `test/python/requirements-airflow-${version}.txt`;
+  venvTask.exec([
+    `([ -x ${venv}/bin/python ] || ${uv} venv --quiet --python python3 ${venv})`,
+    `(cmp -s ${lock} ${venv}/requirements.installed || (${uv} pip sync --quiet --python ${venv}/bin/python ${lock} && cp ${lock} ${venv}/requirements.installed))`,
+  ].join(' && '), { name: `${venv} (Airflow ${version})` });
+}
 const pytestTask = project.addTask('test:python', {
-  description: 'Run the Python tests: template checks and the DAGs in a real Airflow (test/python), and the starter repository',
+  description: `Run the Python tests: template checks and the DAGs in a real Airflow ${airflowNewest} (test/python), the DAGs on each older Airflow version, and the starter repository`,
   receiveArgs: true,
 });
 pytestTask.spawn(venvTask);
 pytestTask.exec('.venv/bin/ruff check --no-cache . && .venv/bin/ruff format --check --no-cache .', { name: 'ruff (config: ruff.toml)' });
 pytestTask.exec('.venv/bin/python -m pytest test/python -q -p no:cacheprovider', { receiveArgs: true });
+// The older versions: every DAG definition test, and the end-to-end smoke runs (one training run, the deployments of
+// its package, a failure notification, a resumed Glue run); the full end-to-end suite runs on the newest version above.
+for (const version of airflowOlder) {
+  pytestTask.exec(`.venv-airflow-${version}/bin/python -m pytest test/python/dags -q -p no:cacheprovider -m "not newest_only and (not e2e or smoke)"`, {
+    name: `DAG tests on Airflow ${version}`,
+  });
+}
 // The starter repository's own tests, run the way its build pipeline runs them (from its root, its pytest config).
 pytestTask.exec('cd assets/starter && ../../.venv/bin/ruff check --no-cache . && ../../.venv/bin/ruff format --check --no-cache . && ../../.venv/bin/python -m pytest -q');
 
@@ -232,7 +255,7 @@ const synthExample = project.addTask('synth:example', {
 synthExample.spawn(bundleTask);
 synthExample.exec('ts-node --transpile-only examples/main.ts', { receiveArgs: true });
 const bench = project.addTask('bench', {
-  description: 'Benchmarks (ratios against a baseline measured in the same run): example synth, trigger handler, DAG parse time',
+  description: 'Benchmarks (ratios against a baseline measured in the same run): example synth, trigger handler, DAG parse time per Airflow version, Glue script scaling',
   env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
 });
 bench.spawn(bundleTask);
@@ -240,6 +263,10 @@ bench.exec('ts-node --transpile-only test/bench/synth.bench.ts');
 bench.exec('ts-node --transpile-only test/bench/synth-process.bench.ts');
 bench.exec('ts-node --transpile-only test/bench/trigger-handler.bench.ts');
 bench.spawn(venvTask);
-bench.exec('.venv/bin/python test/bench/dag_parse_bench.py');
+for (const version of [...airflowOlder, airflowNewest]) {
+  const venv = version === airflowNewest ? '.venv' : `.venv-airflow-${version}`;
+  bench.exec(`${venv}/bin/python test/bench/dag_parse_bench.py`, { name: `DAG parse time on Airflow ${version}` });
+}
+bench.exec('.venv/bin/python test/bench/glue_scaling_bench.py');
 
 project.synth();

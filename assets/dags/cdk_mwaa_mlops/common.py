@@ -8,6 +8,8 @@ from typing import Any
 from cdk_mwaa_mlops.config import PipelineConfig
 
 TAGGED_BY = "cdk-mwaa-mlops:pipeline"
+#: What a failure notification says instead of the error where Airflow gives callbacks none (3.0.6 and 3.2.1; 3.3.1 does).
+NO_EXCEPTION = "(this Airflow version passes no error to failure callbacks: see the log)"
 
 
 def default_args(config: PipelineConfig) -> dict[str, Any]:
@@ -20,16 +22,19 @@ def default_args(config: PipelineConfig) -> dict[str, Any]:
         "aws_conn_id": config.aws_conn_id,
     }
     if config.notification_topic_arn:
-        from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
+        from cdk_mwaa_mlops.notifications import FailureNotifier
 
         args["on_failure_callback"] = [
-            SnsNotifier(
+            FailureNotifier(
+                message_group_id=config.pipeline_name,
                 aws_conn_id=config.aws_conn_id,
                 target_arn=config.notification_topic_arn,
                 subject=f"cdk-mwaa-mlops: {config.pipeline_name} failed",
+                # Without the default, Airflow 3.0.6 and 3.2.1 fail to render the message and the notification is lost.
                 message=(
                     "Task {{ ti.task_id }} of DAG {{ dag.dag_id }} failed in run {{ run_id }} "
-                    "(try {{ ti.try_number }}): {{ exception }}\nLog: {{ ti.log_url }}"
+                    "(try {{ ti.try_number }}): "
+                    f"{{{{ exception | default({NO_EXCEPTION!r}) }}}}\nLog: {{{{ ti.log_url }}}}"
                 ),
             )
         ]

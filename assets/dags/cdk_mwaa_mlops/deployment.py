@@ -84,7 +84,7 @@ def build_deployment_dag(config: PipelineConfig) -> DAG:
 
 
 def resolve_deployment(config: PipelineConfig, package_arn: str | None, dag_id: str, run_id: str) -> dict[str, Any]:
-    from airflow.sdk.exceptions import AirflowFailException
+    from cdk_mwaa_mlops.compat import AirflowFailException
 
     sagemaker = aws_client(config, "sagemaker")
     if not package_arn:
@@ -177,7 +177,7 @@ def deployment_config(config: PipelineConfig) -> dict[str, Any] | None:
 
 def check_endpoint(config: PipelineConfig, expected_config: str) -> str:
     """After the update: the endpoint serves the new config, or the blue/green deployment rolled back."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from cdk_mwaa_mlops.compat import AirflowFailException
 
     endpoint = aws_client(config, "sagemaker").describe_endpoint(EndpointName=config.endpoint_name)
     status, serving = endpoint["EndpointStatus"], endpoint["EndpointConfigName"]

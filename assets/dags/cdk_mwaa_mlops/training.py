@@ -12,7 +12,6 @@ import json
 import logging
 from typing import Any
 
-from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.sagemaker import (
     ApprovalStatus,
     SageMakerProcessingOperator,
@@ -23,6 +22,7 @@ from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOpe
 from airflow.sdk import DAG, Param, chain, task
 
 from cdk_mwaa_mlops.common import aws_client, dag_arguments, pulled, tags
+from cdk_mwaa_mlops.compat import PreprocessOperator
 from cdk_mwaa_mlops.config import PipelineConfig
 from cdk_mwaa_mlops.naming import client_token, model_package_run_id, resource_name, run_key, state_change_millis
 
@@ -69,7 +69,7 @@ def build_training_dag(config: PipelineConfig) -> DAG:
 
         resolved = resolve_run()
 
-        preprocess = GlueJobOperator(
+        preprocess = PreprocessOperator(  # a retry resumes the Glue job run of an earlier try (compat.py)
             task_id="preprocess",
             job_name=config.glue_job_name,
             script_args={
@@ -83,7 +83,6 @@ def build_training_dag(config: PipelineConfig) -> DAG:
             wait_for_completion=True,
             deferrable=True,
             waiter_delay=poll,
-            resume_glue_job_on_retry=True,
             stop_job_run_on_kill=True,
             verbose=False,
         )
@@ -148,7 +147,7 @@ def build_training_dag(config: PipelineConfig) -> DAG:
 
 def resolve_training_run(config: PipelineConfig, params: dict[str, Any], dag_id: str, run_id: str) -> dict[str, str]:
     """Everything this run names: its image, its data, and the S3 locations and job names it creates."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from cdk_mwaa_mlops.compat import AirflowFailException
 
     image_uri, image_tag = params.get("image_uri"), params.get("image_tag")
     if image_uri:
@@ -187,7 +186,7 @@ def resolve_training_run(config: PipelineConfig, params: dict[str, Any], dag_id:
 
 def newest_image(config: PipelineConfig) -> tuple[str, str]:
     """The most recently pushed tagged image of the pipeline's repository, as (URI by digest, tag)."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from cdk_mwaa_mlops.compat import AirflowFailException
 
     ecr = aws_client(config, "ecr")
     repository_uri = ecr.describe_repositories(repositoryNames=[config.image_repository_name])["repositories"][0]["repositoryUri"]
@@ -319,7 +318,8 @@ def read_metric(evaluation: dict[str, Any], metric: str) -> float:
 
 def check_quality_gate(config: PipelineConfig, report_uri: str, ti: Any) -> bool:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-    from airflow.sdk.exceptions import AirflowFailException
+
+    from cdk_mwaa_mlops.compat import AirflowFailException
 
     bucket, key = S3Hook.parse_s3_url(report_uri)
     try:
@@ -372,7 +372,7 @@ def registration_extras(config: PipelineConfig) -> dict[str, Any]:
 
 def request_deployment(config: PipelineConfig, package_arn: str) -> dict[str, Any]:
     """The deployment run for an approved package, with the id the trigger Lambda would give its approval event."""
-    from airflow.sdk.exceptions import AirflowSkipException
+    from cdk_mwaa_mlops.compat import AirflowSkipException
 
     package = aws_client(config, "sagemaker").describe_model_package(ModelPackageName=package_arn)
     status = package["ModelApprovalStatus"]

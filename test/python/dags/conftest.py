@@ -53,6 +53,16 @@ def airflow_db() -> Path:
 
 @pytest.fixture(scope="session")
 def dagbag(airflow_db):
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from dag_parsing import bundle_dag_bag, sync_to_db
 
-    return BundleDagBag(str(airflow_db), bundle_path=airflow_db)  # as the DAG processor parses a bundle
+    bag = bundle_dag_bag(airflow_db, airflow_db)  # as the DAG processor parses a bundle, and stores it
+    sync_to_db(bag)
+    return bag
+
+
+def pytest_configure(config):
+    # The Airflow version matrix (.projenrc.ts): the newest version runs everything; each older one runs
+    # `-m "not newest_only and (not e2e or smoke)"`.
+    config.addinivalue_line("markers", "e2e: runs a DAG end to end in Airflow against the AWS stand-in")
+    config.addinivalue_line("markers", "smoke: the end-to-end runs every supported Airflow version runs")
+    config.addinivalue_line("markers", "newest_only: needs the full tool venv (.venv), not an Airflow version's own")

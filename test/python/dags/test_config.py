@@ -115,8 +115,9 @@ def test_a_file_that_is_not_json_names_itself(tmp_path):
 def test_a_bad_config_is_an_import_error_of_the_dag_file_in_airflow(airflow_db, tmp_path):
     import shutil
 
-    from airflow.dag_processing.dagbag import DagBag
+    from dag_parsing import dag_bag_class
 
+    DagBag = dag_bag_class()
     folder = tmp_path / "dags"
     shutil.copytree(airflow_db, folder, ignore=shutil.ignore_patterns("__pycache__"))
     (folder / "cdk_mwaa_mlops_pipelines" / "zz.json").write_text(json.dumps(with_change("deployment.mode", "batch")))

@@ -23,7 +23,9 @@ def test_the_dag_file_imports_without_errors_and_builds_two_dags_per_config(dagb
 
 
 def test_parsing_makes_no_network_calls(airflow_db, monkeypatch):
-    from airflow.dag_processing.dagbag import DagBag
+    from dag_parsing import dag_bag_class
+
+    DagBag = dag_bag_class()
 
     def refuse(*args, **kwargs):
         raise AssertionError(f"network call at parse time: {args}")
@@ -33,6 +35,36 @@ def test_parsing_makes_no_network_calls(airflow_db, monkeypatch):
     bag = DagBag(str(airflow_db))
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == EXPECTED_DAGS
+
+
+def test_an_argument_the_environment_refuses_is_an_import_error_naming_the_config_and_the_versions(
+    airflow_db, tmp_path, monkeypatch
+):
+    """As GlueJobOperator refused `resume_glue_job_on_retry` on MWAA 3.0.6: the DAG file's import error says what to fix."""
+    import shutil
+    from importlib.metadata import version
+
+    import cdk_mwaa_mlops.training as training
+    from dag_parsing import dag_bag_class
+
+    class RefusingOperator(training.PreprocessOperator):
+        def __init__(self, **kwargs):
+            raise TypeError(
+                "Invalid arguments were passed to GlueJobOperator (task_id: preprocess). Invalid arguments were:\n"
+                "**kwargs: {'resume_glue_job_on_retry': True}"
+            )
+
+    monkeypatch.setattr(training, "PreprocessOperator", RefusingOperator)
+    folder = tmp_path / "dags"
+    shutil.copytree(airflow_db, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    bag = dag_bag_class()(str(folder))
+    assert not bag.dag_ids
+    ((path, message),) = bag.import_errors.items()
+    assert path.endswith("cdk_mwaa_mlops_dags.py")
+    assert "churn.json: the DAGs of pipeline 'churn' cannot be built on this environment" in message
+    assert f"(Airflow {version('apache-airflow')}, Amazon provider {version('apache-airflow-providers-amazon')})" in message
+    assert "Invalid arguments were: **kwargs: {'resume_glue_job_on_retry': True}" in message.replace("\n", " ")
+    assert "supports Airflow 3.0.6, 3.2.1 and 3.3.1" in message
 
 
 @pytest.mark.parametrize("pipeline", ["churn", "fraud"])
@@ -74,7 +106,20 @@ def test_long_running_steps_are_deferrable_so_they_hold_no_worker_slot(dagbag):
         deployment.get_task("deploy_endpoint"),
     ):
         assert task.deferrable is True, task.task_id
-    assert training.get_task("preprocess").resume_glue_job_on_retry is True
+
+
+def test_a_retried_preprocess_task_resumes_the_glue_run_on_every_provider(dagbag):
+    from airflow.providers.amazon import __version__ as provider
+    from cdk_mwaa_mlops.compat import GLUE_RESUMES_ON_RETRY, PreprocessOperator
+    from packaging.version import Version
+
+    preprocess = dagbag.get_dag("churn_training").get_task("preprocess")
+    assert isinstance(preprocess, PreprocessOperator)
+    # The provider resumes by itself from 9.25.0 (MWAA 3.2.1); 9.12.0 (MWAA 3.0.6) has no such argument, and the
+    # operator does it instead (test_dag_runs.py runs that retry on every version).
+    assert GLUE_RESUMES_ON_RETRY is (Version(provider) >= Version("9.25.0"))
+    if GLUE_RESUMES_ON_RETRY:
+        assert preprocess.resume_glue_job_on_retry is True
 
 
 def test_tasks_retry_with_backoff_and_notify_the_topic_on_failure(dagbag):
@@ -124,6 +169,7 @@ def test_training_runs_the_image_by_digest_with_network_isolation_and_the_config
     assert [c["ChannelName"] for c in config["InputDataConfig"]] == ["train", "validation"]
 
 
+@pytest.mark.newest_only  # imports the starter's training code (scikit-learn)
 def test_the_metric_definitions_read_what_the_starter_training_prints(dagbag):
     import re
     import sys
@@ -169,12 +215,13 @@ def test_after_the_processors_pre_import_a_parse_imports_no_provider_module(airf
     child = (
         "import sys, structlog\n"
         "from pathlib import Path\n"
-        "from airflow.dag_processing.dagbag import BundleDagBag\n"
         "from airflow.dag_processing.processor import _pre_import_airflow_modules\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from dag_parsing import bundle_dag_bag\n"
         "path = sys.argv[1]\n"
         "_pre_import_airflow_modules(path, structlog.get_logger())\n"
         "before = set(sys.modules)\n"
-        "bag = BundleDagBag(dag_folder=sys.argv[2], bundle_path=Path(path).parent)  # as the DAG processor\n"
+        "bag = bundle_dag_bag(sys.argv[2], Path(path).parent)  # as the DAG processor\n"
         "assert bag.process_file(path) and not bag.import_errors, bag.import_errors\n"
         "new = set(sys.modules) - before\n"
         "print(sorted(m for m in new if m.startswith(('airflow.providers.amazon', 'boto'))))\n"

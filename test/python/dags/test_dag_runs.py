@@ -7,16 +7,21 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import boto3
 import pytest
 from aws_stand_in import AwsStandIn
 from cdk_mwaa_mlops.naming import model_package_run_id, state_change_millis
 
+# Every test here runs DAGs end to end; on the older Airflow versions only the `smoke` ones run (.projenrc.ts).
+pytestmark = pytest.mark.e2e
+
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 COMMIT = "c0ffee1"
 SAMPLE = b"record_id,mean_radius,diagnosis\nr1,1.0,benign\n"
+PIPELINE_CONFIGS = Path(__file__).resolve().parents[2] / "fixtures" / "pipelines"
 
 
 def manifest(layer: str) -> str:
@@ -94,10 +99,21 @@ def run(dagbag, dag_id: str, conf: dict | None = None):
     return dag_run, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
 
+def failure_reason() -> str:
+    """What a failure notification of a run with the wrong repository says (Airflow < 3.3 gives callbacks no error)."""
+    from importlib.metadata import version
+
+    from cdk_mwaa_mlops.common import NO_EXCEPTION
+
+    newest = not version("apache-airflow").startswith(("3.0.", "3.2."))
+    return "this pipeline trains images of 'churn-model'" if newest else NO_EXCEPTION
+
+
 def package_count(group: str) -> int:
     return len(boto3.client("sagemaker").list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"])
 
 
+@pytest.mark.smoke
 def test_a_new_image_trains_evaluates_registers_and_starts_the_deployment(dagbag, calls):
     dag_run, states = run(dagbag, "churn_training", image_push_conf(calls.digest))
 
@@ -154,6 +170,7 @@ def test_a_new_image_trains_evaluates_registers_and_starts_the_deployment(dagbag
     assert deployment_run.conf["model_package_arn"] == arn
 
 
+@pytest.mark.smoke
 def test_the_deployment_creates_then_updates_the_endpoint_blue_green(dagbag, calls):
     arn = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"][0][
         "ModelPackageArn"
@@ -270,4 +287,68 @@ def test_a_failed_task_notifies_the_pipeline_topic(dagbag, calls):
     (message,) = [json.loads(m["Body"]) for m in messages]
     assert message["Subject"] == "cdk-mwaa-mlops: churn failed"
     assert f"Task resolve_run of DAG churn_training failed in run {dag_run.run_id}" in message["Message"]
-    assert "this pipeline trains images of 'churn-model'" in message["Message"]
+    assert failure_reason() in message["Message"]
+
+
+@pytest.mark.smoke
+def test_a_failed_task_notifies_a_fifo_topic_too(calls):
+    """SNS refuses a FIFO publish without a message group: the notification must still arrive, once per failed try."""
+    from cdk_mwaa_mlops.config import parse_config
+    from cdk_mwaa_mlops.training import build_training_dag
+    from dag_parsing import store_dag
+
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="mlops-alerts.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    queue = sqs.create_queue(QueueName="alerts.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    document = json.loads((PIPELINE_CONFIGS / "churn.json").read_text())
+    document.update(pipeline_name="churn-fifo", notification_topic_arn=topic)
+    dag = build_training_dag(parse_config("churn-fifo.json", document))
+    store_dag(dag)
+
+    dag_run = dag.test(run_conf=image_push_conf(calls.digest, repository="other-model"))
+    assert dag_run.state == "failed"
+    (publish,) = [{k: v[0] if isinstance(v, list) else v for k, v in p.items()} for p in calls.params("Publish")]
+    assert (publish["TargetArn"], publish["MessageGroupId"]) == (topic, "churn-fifo")
+    assert len(publish["MessageDeduplicationId"]) == 64
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+    (message,) = [m["Body"] for m in messages]
+    assert f"Task resolve_run of DAG churn-fifo_training failed in run {dag_run.run_id}" in message
+    assert failure_reason() in message
+
+
+@pytest.mark.smoke
+def test_a_retried_preprocess_task_resumes_the_glue_run_of_the_first_try(calls):
+    """On every provider version (9.12.0 lacks resume_glue_job_on_retry: compat.PreprocessOperator does it there)."""
+    from cdk_mwaa_mlops.compat import PreprocessOperator
+    from moto.moto_api import state_manager
+
+    class TaskInstance:  # what the operator reads of its task instance; Airflow 3 clears its XComs before each try
+        dag_id, task_id, run_id, map_index = "churn_training", "preprocess", "manual__resume", -1
+
+        def __init__(self, try_number: int):
+            self.try_number = try_number
+
+        def xcom_push(self, key, value, **kwargs):
+            pass
+
+        def xcom_pull(self, *args, **kwargs):
+            return None
+
+    def preprocess() -> PreprocessOperator:
+        return PreprocessOperator(
+            task_id="preprocess",
+            job_name="churn-preprocess",
+            script_args={"--input_uri": "s3://ml-data/raw/", "--output_uri": "s3://ml-data/processed/churn/resume/"},
+            wait_for_completion=False,
+        )
+
+    state_manager.set_transition("glue::job_run", {"progression": "manual", "times": 1000})  # the run keeps running
+    try:
+        first = preprocess().execute({"ti": TaskInstance(1)})
+        retried = preprocess().execute({"ti": TaskInstance(2)})
+    finally:
+        state_manager.unset_transition("glue::job_run")
+    assert retried == first
+    assert len(calls.params("StartJobRun")) == 1
