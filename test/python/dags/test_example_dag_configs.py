@@ -12,6 +12,9 @@ import pytest
 from cfn_lint_check import EXAMPLE_STACKS
 from cloud_assembly import ROOT, Stack
 
+# Synthesizes the example app (ts-node): once, on the newest Airflow; the config reader is the same on every version.
+pytestmark = pytest.mark.newest_only
+
 SCHEMA = json.loads((ROOT / "assets" / "dags" / "cdk_mwaa_mlops" / "pipeline_config.schema.json").read_text())
 CONFIG_FOLDER = "cdk_mwaa_mlops_pipelines"
 
