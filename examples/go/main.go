@@ -1,4 +1,4 @@
-// The example app of examples/app.ts in Go: the same stacks, the same props.
+// The example app of examples/app.ts in Go: the same stacks, the same props, the same outputs.
 // Run: go run . (templates land in CDK_OUTDIR or cdk.out).
 package main
 
@@ -11,45 +11,106 @@ import (
 	"github.com/cdk-mwaa-mlops/cdk-mwaa-mlops-go/cdkmwaamlops"
 )
 
-// NewMwaaMlopsExampleStack builds the example: an MWAA environment on the library's defaults, and the events that start its DAGs.
+// ExampleConnectionArn is a placeholder CodeConnections connection, so the example synthesizes with no account. Deploy
+// with your own: `cdk deploy -c connectionArn=arn:aws:codeconnections:<region>:<account>:connection/<id>` (created and
+// authorized in the console: Developer Tools, Settings, Connections).
+const ExampleConnectionArn = "arn:aws:codeconnections:eu-west-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
+
+// NewMwaaMlopsExampleStack builds the quick start: the whole loop on its defaults.
 func NewMwaaMlopsExampleStack(scope constructs.Construct, id string) awscdk.Stack {
 	stack := awscdk.NewStack(scope, &id, &awscdk.StackProps{
-		Description: jsii.String("cdk-mwaa-mlops example: an Amazon MWAA environment, a model build pipeline and the triggers between them"),
+		Description: jsii.String("cdk-mwaa-mlops example: the whole MLOps loop on Amazon MWAA, on its defaults"),
+	})
+	pipeline := cdkmwaamlops.NewMwaaMlopsPipeline(stack, jsii.String("Churn"), nil)
+	pipelineOutputs(pipeline)
+	return stack
+}
+
+// NewMwaaMlopsSharedExampleStack builds several pipelines on one environment: a GitHub repository (through
+// CodeConnections) deploying to a serverless endpoint with automatic approval, and the starter in CodeCommit deploying
+// to a real-time endpoint after a person approves, with a canary rollout.
+func NewMwaaMlopsSharedExampleStack(scope constructs.Construct, id string) awscdk.Stack {
+	stack := awscdk.NewStack(scope, &id, &awscdk.StackProps{
+		Description: jsii.String("cdk-mwaa-mlops example: two pipelines on one shared Amazon MWAA environment"),
 	})
 	airflow := cdkmwaamlops.NewAirflowEnvironment(stack, jsii.String("Airflow"), &cdkmwaamlops.AirflowEnvironmentProps{
 		AirflowVersion: cdkmwaamlops.AirflowVersion_V3_3_1(),
-		Requirements:   jsii.Strings("apache-airflow-providers-amazon"),
 	})
 
-	build := cdkmwaamlops.NewModelBuildPipeline(stack, jsii.String("ModelBuild"), &cdkmwaamlops.ModelBuildPipelineProps{
-		Source: cdkmwaamlops.PipelineSource_NewCodeCommitRepository(&cdkmwaamlops.NewCodeCommitSourceOptions{
-			RepositoryName: jsii.String("mlops-model"),
+	fraud := cdkmwaamlops.NewMwaaMlopsPipeline(stack, jsii.String("Fraud"), &cdkmwaamlops.MwaaMlopsPipelineProps{
+		Environment: airflow,
+		Source: cdkmwaamlops.PipelineSource_Connection(&cdkmwaamlops.ConnectionSourceOptions{
+			ConnectionArn: contextOr(stack, "connectionArn", ExampleConnectionArn),
+			Owner:         jsii.String("acme"),
+			Repository:    jsii.String("fraud-model"),
 		}),
+		Workflow: &cdkmwaamlops.ModelWorkflowOptions{
+			Deployment: cdkmwaamlops.EndpointDeployment_Serverless(&cdkmwaamlops.ServerlessDeploymentOptions{
+				MemorySizeMb:   jsii.Number(2048),
+				MaxConcurrency: jsii.Number(10),
+			}),
+			Approval: cdkmwaamlops.ModelApproval_AUTOMATIC,
+		},
 	})
-	images := build.ImageRepository()
-	trigger := cdkmwaamlops.NewDagTrigger(stack, jsii.String("Trigger"), &cdkmwaamlops.DagTriggerProps{Environment: airflow})
-	trigger.OnImagePushed(jsii.String("NewModelImage"), &cdkmwaamlops.ImagePushedTriggerOptions{
-		Repository: images,
-		DagId:      jsii.String("mlops_training"),
+	demand := cdkmwaamlops.NewMwaaMlopsPipeline(stack, jsii.String("Demand"), &cdkmwaamlops.MwaaMlopsPipelineProps{
+		Environment: airflow,
+		Workflow: &cdkmwaamlops.ModelWorkflowOptions{
+			Approval: cdkmwaamlops.ModelApproval_MANUAL,
+			Deployment: cdkmwaamlops.EndpointDeployment_RealTime(&cdkmwaamlops.RealTimeDeploymentOptions{
+				TrafficShifting: cdkmwaamlops.TrafficShifting_Canary(jsii.Number(20), awscdk.Duration_Minutes(jsii.Number(10))),
+			}),
+		},
 	})
-	trigger.OnModelPackageStatusChange(jsii.String("ModelApproved"), &cdkmwaamlops.ModelPackageTriggerOptions{
-		ModelPackageGroupName: jsii.String("mlops-models"),
-		DagId:                 jsii.String("mlops_deployment"),
-	})
-
-	outputs := []struct{ id, value *string }{
-		{jsii.String("EnvironmentName"), airflow.EnvironmentName()},
-		{jsii.String("WebserverUrl"), airflow.WebserverUrl()},
-		{jsii.String("SourceBucket"), airflow.SourceBucket().BucketName()},
-		{jsii.String("ExecutionRoleArn"), airflow.ExecutionRole().RoleArn()},
-		{jsii.String("ModelImageRepository"), images.RepositoryUri()},
-		{jsii.String("PreprocessingCodePrefix"), build.ScriptLocationPrefix()},
-		{jsii.String("TriggerDeadLetterQueue"), trigger.DeadLetterQueue().QueueUrl()},
-	}
-	for _, output := range outputs {
-		awscdk.NewCfnOutput(stack, output.id, &awscdk.CfnOutputProps{Value: output.value})
-	}
+	// The shared environment is watched once: its alarms go to the first pipeline's topic.
+	fraud.Monitoring().MonitorEnvironment(airflow)
+	awscdk.NewCfnOutput(stack, jsii.String("WebserverUrl"), &awscdk.CfnOutputProps{Value: airflow.WebserverUrl()})
+	pipelineOutputs(fraud)
+	pipelineOutputs(demand)
 	return stack
+}
+
+// contextOr is `scope.node.tryGetContext(key) ?? fallback`: the context value when it is set, the fallback otherwise.
+func contextOr(scope constructs.Construct, key string, fallback string) *string {
+	switch value := scope.Node().TryGetContext(jsii.String(key)).(type) {
+	case nil:
+		return jsii.String(fallback)
+	case *string:
+		if value == nil {
+			return jsii.String(fallback)
+		}
+		return value
+	case string:
+		return jsii.String(value)
+	default:
+		panic("context " + key + " must be a string")
+	}
+}
+
+// pipelineOutputs adds what an operator looks up after the deploy: where to push code and data, and what to watch.
+func pipelineOutputs(pipeline cdkmwaamlops.MwaaMlopsPipeline) {
+	// The scope of a construct made in Go is the Go value itself (here the stack), so it is a constructs.Construct.
+	scope := constructs.NewConstruct(pipeline.Node().Scope().(constructs.Construct), jsii.String(*pipeline.Node().Id()+"Outputs"))
+	output := func(id string, value *string) {
+		if value != nil && *value != "" {
+			awscdk.NewCfnOutput(scope, jsii.String(id), &awscdk.CfnOutputProps{Value: value})
+		}
+	}
+	environment := pipeline.Environment()
+	output("EnvironmentName", environment.EnvironmentName())
+	// The type assertion is `instanceof`: jsii hands out an environment the pipeline created as an AirflowEnvironment.
+	if airflow, ok := environment.(cdkmwaamlops.AirflowEnvironment); ok && pipeline.Environment().Node().Scope() == pipeline {
+		output("WebserverUrl", airflow.WebserverUrl())
+	}
+	if repository := pipeline.ModelBuild().SourceRepository(); repository != nil {
+		output("SourceRepository", repository.RepositoryCloneUrlGrc())
+	}
+	output("ModelImageRepository", pipeline.ModelBuild().ImageRepository().RepositoryUri())
+	output("RawData", jsii.String("s3://"+*pipeline.Workflow().DataBucket().BucketName()+"/"+*pipeline.Workflow().RawDataPrefix()))
+	output("ModelPackageGroup", pipeline.Workflow().ModelPackageGroupName())
+	output("EndpointName", pipeline.Workflow().EndpointName())
+	output("FailureTopic", pipeline.Topic().TopicArn())
+	output("Dashboard", pipeline.Monitoring().Dashboard().DashboardName())
+	output("TriggerDeadLetterQueue", pipeline.Trigger().DeadLetterQueue().QueueUrl())
 }
 
 // NewExampleApp builds the example app; the output directory comes from CDK_OUTDIR (as with `cdk synth`) or cdk.out.
@@ -60,6 +121,7 @@ func NewExampleApp() awscdk.App {
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: &outdir})
 	NewMwaaMlopsExampleStack(app, "MwaaMlopsExample")
+	NewMwaaMlopsSharedExampleStack(app, "MwaaMlopsSharedExample")
 	return app
 }
 

@@ -1,54 +1,116 @@
-"""The example app of examples/app.ts in Python: the same stacks, the same props.
+"""The example app of examples/app.ts in Python: the same stacks, the same props, the same outputs.
 
 Run: pip install -r requirements.txt <the cdk-mwaa-mlops wheel>; python app.py (templates land in CDK_OUTDIR or cdk.out).
 """
 
 import os
+from typing import Optional
 
-from aws_cdk import App, CfnOutput, Stack
-from cdk_mwaa_mlops import AirflowEnvironment, AirflowVersion, DagTrigger, ModelBuildPipeline, PipelineSource
+from aws_cdk import App, CfnOutput, Duration, Stack
+from cdk_mwaa_mlops import (
+    AirflowEnvironment,
+    AirflowVersion,
+    ConnectionSourceOptions,
+    EndpointDeployment,
+    ModelApproval,
+    ModelWorkflowOptions,
+    MwaaMlopsPipeline,
+    PipelineSource,
+    TrafficShifting,
+)
 from constructs import Construct
 
-DESCRIPTION = "cdk-mwaa-mlops example: an Amazon MWAA environment, a model build pipeline and the triggers between them"
+# A placeholder CodeConnections connection, so the example synthesizes with no account. Deploy with your own:
+# `cdk deploy -c connectionArn=arn:aws:codeconnections:<region>:<account>:connection/<id>` (created and authorized
+# in the console: Developer Tools, Settings, Connections).
+EXAMPLE_CONNECTION_ARN = (
+    "arn:aws:codeconnections:eu-west-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
+)
 
 
 class MwaaMlopsExampleStack(Stack):
-    """The example: an MWAA environment on the library's defaults, and the events that start its DAGs."""
+    """The quick start: the whole loop on its defaults."""
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
-        super().__init__(scope, construct_id, description=DESCRIPTION)
-        self.airflow = AirflowEnvironment(
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
+        kwargs.setdefault("description", "cdk-mwaa-mlops example: the whole MLOps loop on Amazon MWAA, on its defaults")
+        super().__init__(scope, construct_id, **kwargs)
+        self.pipeline = MwaaMlopsPipeline(self, "Churn")
+        pipeline_outputs(self.pipeline)
+
+
+class MwaaMlopsSharedExampleStack(Stack):
+    """Several pipelines on one environment.
+
+    A GitHub repository (through CodeConnections) deploying to a serverless endpoint with automatic approval, and the
+    starter in CodeCommit deploying to a real-time endpoint after a person approves, with a canary rollout.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
+        kwargs.setdefault("description", "cdk-mwaa-mlops example: two pipelines on one shared Amazon MWAA environment")
+        super().__init__(scope, construct_id, **kwargs)
+        self.airflow = AirflowEnvironment(self, "Airflow", airflow_version=AirflowVersion.V3_3_1)
+
+        connection_arn = self.node.try_get_context("connectionArn")
+        self.fraud = MwaaMlopsPipeline(
             self,
-            "Airflow",
-            airflow_version=AirflowVersion.V3_3_1,
-            requirements=["apache-airflow-providers-amazon"],
+            "Fraud",
+            environment=self.airflow,
+            source=PipelineSource.connection(
+                connection_arn=connection_arn if connection_arn is not None else EXAMPLE_CONNECTION_ARN,
+                owner="acme",
+                repository="fraud-model",
+            ),
+            workflow=ModelWorkflowOptions(
+                deployment=EndpointDeployment.serverless(memory_size_mb=2048, max_concurrency=10),
+                approval=ModelApproval.AUTOMATIC,
+            ),
         )
-
-        self.build = ModelBuildPipeline(
+        self.demand = MwaaMlopsPipeline(
             self,
-            "ModelBuild",
-            source=PipelineSource.new_code_commit_repository(repository_name="mlops-model"),
+            "Demand",
+            environment=self.airflow,
+            workflow=ModelWorkflowOptions(
+                approval=ModelApproval.MANUAL,
+                deployment=EndpointDeployment.real_time(
+                    traffic_shifting=TrafficShifting.canary(20, Duration.minutes(10))
+                ),
+            ),
         )
-        images = self.build.image_repository
-        self.trigger = DagTrigger(self, "Trigger", environment=self.airflow)
-        self.trigger.on_image_pushed("NewModelImage", repository=images, dag_id="mlops_training")
-        self.trigger.on_model_package_status_change(
-            "ModelApproved", model_package_group_name="mlops-models", dag_id="mlops_deployment"
-        )
-
-        CfnOutput(self, "EnvironmentName", value=self.airflow.environment_name)
+        # The shared environment is watched once: its alarms go to the first pipeline's topic.
+        self.fraud.monitoring.monitor_environment(self.airflow)
         CfnOutput(self, "WebserverUrl", value=self.airflow.webserver_url)
-        CfnOutput(self, "SourceBucket", value=self.airflow.source_bucket.bucket_name)
-        CfnOutput(self, "ExecutionRoleArn", value=self.airflow.execution_role.role_arn)
-        CfnOutput(self, "ModelImageRepository", value=images.repository_uri)
-        CfnOutput(self, "PreprocessingCodePrefix", value=self.build.script_location_prefix)
-        CfnOutput(self, "TriggerDeadLetterQueue", value=self.trigger.dead_letter_queue.queue_url)
+        pipeline_outputs(self.fraud)
+        pipeline_outputs(self.demand)
+
+
+def pipeline_outputs(pipeline: MwaaMlopsPipeline) -> None:
+    """What an operator looks up after the deploy: where to push code and data, and what to watch."""
+    scope = Construct(pipeline.node.scope, f"{pipeline.node.id}Outputs")
+
+    def output(output_id: str, value: Optional[str]) -> None:
+        if value:
+            CfnOutput(scope, output_id, value=value)
+
+    environment = pipeline.environment
+    output("EnvironmentName", environment.environment_name)
+    if isinstance(environment, AirflowEnvironment) and pipeline.environment.node.scope is pipeline:
+        output("WebserverUrl", environment.webserver_url)
+    source_repository = pipeline.model_build.source_repository
+    output("SourceRepository", source_repository.repository_clone_url_grc if source_repository else None)
+    output("ModelImageRepository", pipeline.model_build.image_repository.repository_uri)
+    output("RawData", f"s3://{pipeline.workflow.data_bucket.bucket_name}/{pipeline.workflow.raw_data_prefix}")
+    output("ModelPackageGroup", pipeline.workflow.model_package_group_name)
+    output("EndpointName", pipeline.workflow.endpoint_name)
+    output("FailureTopic", pipeline.topic.topic_arn)
+    output("Dashboard", pipeline.monitoring.dashboard.dashboard_name)
+    output("TriggerDeadLetterQueue", pipeline.trigger.dead_letter_queue.queue_url)
 
 
 def create_example_app() -> App:
     """Builds the example app; the output directory comes from CDK_OUTDIR (as with `cdk synth`) or `cdk.out`."""
     app = App(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
     MwaaMlopsExampleStack(app, "MwaaMlopsExample")
+    MwaaMlopsSharedExampleStack(app, "MwaaMlopsSharedExample")
     return app
 
 

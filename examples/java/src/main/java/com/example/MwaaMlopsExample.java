@@ -2,72 +2,132 @@ package com.example;
 
 import io.github.cdkmwaamlops.AirflowEnvironment;
 import io.github.cdkmwaamlops.AirflowVersion;
-import io.github.cdkmwaamlops.DagTrigger;
-import io.github.cdkmwaamlops.ImagePushedTriggerOptions;
-import io.github.cdkmwaamlops.ModelBuildPipeline;
-import io.github.cdkmwaamlops.ModelPackageTriggerOptions;
-import io.github.cdkmwaamlops.NewCodeCommitSourceOptions;
+import io.github.cdkmwaamlops.ConnectionSourceOptions;
+import io.github.cdkmwaamlops.EndpointDeployment;
+import io.github.cdkmwaamlops.IAirflowEnvironment;
+import io.github.cdkmwaamlops.ModelApproval;
+import io.github.cdkmwaamlops.ModelWorkflowOptions;
+import io.github.cdkmwaamlops.MwaaMlopsPipeline;
 import io.github.cdkmwaamlops.PipelineSource;
-import java.util.List;
+import io.github.cdkmwaamlops.RealTimeDeploymentOptions;
+import io.github.cdkmwaamlops.ServerlessDeploymentOptions;
+import io.github.cdkmwaamlops.TrafficShifting;
 import software.amazon.awscdk.App;
 import software.amazon.awscdk.CfnOutput;
+import software.amazon.awscdk.Duration;
 import software.amazon.awscdk.Stack;
 import software.amazon.awscdk.StackProps;
-import software.amazon.awscdk.services.ecr.IRepository;
+import software.amazon.awscdk.services.codecommit.IRepository;
 import software.constructs.Construct;
 
-/** The example app of examples/app.ts in Java: the same stacks, the same props. */
+/** The example app of examples/app.ts in Java: the same stacks, the same props, the same outputs. */
 public final class MwaaMlopsExample {
 
-    /** The example: an MWAA environment on the library's defaults, and the events that start its DAGs. */
+    /**
+     * A placeholder CodeConnections connection, so the example synthesizes with no account. Deploy with your own:
+     * {@code cdk deploy -c connectionArn=arn:aws:codeconnections:<region>:<account>:connection/<id>} (created and
+     * authorized in the console: Developer Tools, Settings, Connections).
+     */
+    static final String EXAMPLE_CONNECTION_ARN =
+            "arn:aws:codeconnections:eu-west-1:111111111111:connection/00000000-0000-0000-0000-000000000000";
+
+    /** The quick start: the whole loop on its defaults. */
     public static final class MwaaMlopsExampleStack extends Stack {
-        public final AirflowEnvironment airflow;
-        public final DagTrigger trigger;
-        public final ModelBuildPipeline build;
+        public final MwaaMlopsPipeline pipeline;
 
         public MwaaMlopsExampleStack(final Construct scope, final String id) {
             super(scope, id, StackProps.builder()
-                    .description("cdk-mwaa-mlops example: an Amazon MWAA environment, a model build pipeline and the triggers between them")
+                    .description("cdk-mwaa-mlops example: the whole MLOps loop on Amazon MWAA, on its defaults")
+                    .build());
+            pipeline = new MwaaMlopsPipeline(this, "Churn");
+            pipelineOutputs(pipeline);
+        }
+    }
+
+    /**
+     * Several pipelines on one environment: a GitHub repository (through CodeConnections) deploying to a serverless
+     * endpoint with automatic approval, and the starter in CodeCommit deploying to a real-time endpoint after a person
+     * approves, with a canary rollout.
+     */
+    public static final class MwaaMlopsSharedExampleStack extends Stack {
+        public final AirflowEnvironment airflow;
+        public final MwaaMlopsPipeline fraud;
+        public final MwaaMlopsPipeline demand;
+
+        public MwaaMlopsSharedExampleStack(final Construct scope, final String id) {
+            super(scope, id, StackProps.builder()
+                    .description("cdk-mwaa-mlops example: two pipelines on one shared Amazon MWAA environment")
                     .build());
             airflow = AirflowEnvironment.Builder.create(this, "Airflow")
                     .airflowVersion(AirflowVersion.V3_3_1)
-                    .requirements(List.of("apache-airflow-providers-amazon"))
                     .build();
 
-            build = ModelBuildPipeline.Builder.create(this, "ModelBuild")
-                    .source(PipelineSource.newCodeCommitRepository(NewCodeCommitSourceOptions.builder()
-                            .repositoryName("mlops-model")
+            Object connectionArn = getNode().tryGetContext("connectionArn");
+            fraud = MwaaMlopsPipeline.Builder.create(this, "Fraud")
+                    .environment(airflow)
+                    .source(PipelineSource.connection(ConnectionSourceOptions.builder()
+                            .connectionArn(connectionArn != null ? (String) connectionArn : EXAMPLE_CONNECTION_ARN)
+                            .owner("acme")
+                            .repository("fraud-model")
                             .build()))
+                    .workflow(ModelWorkflowOptions.builder()
+                            .deployment(EndpointDeployment.serverless(ServerlessDeploymentOptions.builder()
+                                    .memorySizeMb(2048)
+                                    .maxConcurrency(10)
+                                    .build()))
+                            .approval(ModelApproval.AUTOMATIC)
+                            .build())
                     .build();
-            IRepository images = build.getImageRepository();
-            trigger = DagTrigger.Builder.create(this, "Trigger").environment(airflow).build();
-            trigger.onImagePushed("NewModelImage", ImagePushedTriggerOptions.builder()
-                    .repository(images)
-                    .dagId("mlops_training")
-                    .build());
-            trigger.onModelPackageStatusChange("ModelApproved", ModelPackageTriggerOptions.builder()
-                    .modelPackageGroupName("mlops-models")
-                    .dagId("mlops_deployment")
-                    .build());
-
-            output("EnvironmentName", airflow.getEnvironmentName());
-            output("WebserverUrl", airflow.getWebserverUrl());
-            output("SourceBucket", airflow.getSourceBucket().getBucketName());
-            output("ExecutionRoleArn", airflow.getExecutionRole().getRoleArn());
-            output("ModelImageRepository", images.getRepositoryUri());
-            output("PreprocessingCodePrefix", build.getScriptLocationPrefix());
-            output("TriggerDeadLetterQueue", trigger.getDeadLetterQueue().getQueueUrl());
+            demand = MwaaMlopsPipeline.Builder.create(this, "Demand")
+                    .environment(airflow)
+                    .workflow(ModelWorkflowOptions.builder()
+                            .approval(ModelApproval.MANUAL)
+                            .deployment(EndpointDeployment.realTime(RealTimeDeploymentOptions.builder()
+                                    .trafficShifting(TrafficShifting.canary(20, Duration.minutes(10)))
+                                    .build()))
+                            .build())
+                    .build();
+            // The shared environment is watched once: its alarms go to the first pipeline's topic.
+            fraud.getMonitoring().monitorEnvironment(airflow);
+            CfnOutput.Builder.create(this, "WebserverUrl").value(airflow.getWebserverUrl()).build();
+            pipelineOutputs(fraud);
+            pipelineOutputs(demand);
         }
+    }
 
-        private void output(final String id, final String value) {
-            CfnOutput.Builder.create(this, id).value(value).build();
+    /** What an operator looks up after the deploy: where to push code and data, and what to watch. */
+    static void pipelineOutputs(final MwaaMlopsPipeline pipeline) {
+        final Construct scope = new Construct((Construct) pipeline.getNode().getScope(), pipeline.getNode().getId() + "Outputs");
+        final class Outputs {
+            void output(final String id, final String value) {
+                if (value != null && !value.isEmpty()) {
+                    CfnOutput.Builder.create(scope, id).value(value).build();
+                }
+            }
         }
+        final Outputs outputs = new Outputs();
+        final IAirflowEnvironment environment = pipeline.getEnvironment();
+        outputs.output("EnvironmentName", environment.getEnvironmentName());
+        if (environment instanceof AirflowEnvironment && pipeline.getEnvironment().getNode().getScope() == pipeline) {
+            outputs.output("WebserverUrl", ((AirflowEnvironment) environment).getWebserverUrl());
+        }
+        final IRepository sourceRepository = pipeline.getModelBuild().getSourceRepository();
+        outputs.output("SourceRepository", sourceRepository != null ? sourceRepository.getRepositoryCloneUrlGrc() : null);
+        outputs.output("ModelImageRepository", pipeline.getModelBuild().getImageRepository().getRepositoryUri());
+        outputs.output("RawData", "s3://" + pipeline.getWorkflow().getDataBucket().getBucketName() + "/"
+                + pipeline.getWorkflow().getRawDataPrefix());
+        outputs.output("ModelPackageGroup", pipeline.getWorkflow().getModelPackageGroupName());
+        outputs.output("EndpointName", pipeline.getWorkflow().getEndpointName());
+        outputs.output("FailureTopic", pipeline.getTopic().getTopicArn());
+        outputs.output("Dashboard", pipeline.getMonitoring().getDashboard().getDashboardName());
+        outputs.output("TriggerDeadLetterQueue", pipeline.getTrigger().getDeadLetterQueue().getQueueUrl());
     }
 
     /** Builds the example app; the output directory comes from CDK_OUTDIR (as with `cdk synth`) or `cdk.out`. */
     public static App createExampleApp() {
         App app = App.Builder.create().outdir(System.getenv().getOrDefault("CDK_OUTDIR", "cdk.out")).build();
         new MwaaMlopsExampleStack(app, "MwaaMlopsExample");
+        new MwaaMlopsSharedExampleStack(app, "MwaaMlopsSharedExample");
         return app;
     }
 
