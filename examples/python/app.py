@@ -23,9 +23,7 @@ from constructs import Construct
 # A placeholder CodeConnections connection, so the example synthesizes with no account. Deploy with your own:
 # `cdk deploy -c connectionArn=arn:aws:codeconnections:<region>:<account>:connection/<id>` (created and authorized
 # in the console: Developer Tools, Settings, Connections).
-EXAMPLE_CONNECTION_ARN = (
-    "arn:aws:codeconnections:eu-west-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
-)
+EXAMPLE_CONNECTION_ARN = "arn:aws:codeconnections:eu-west-1:111111111111:connection/00000000-0000-0000-0000-000000000000"
 
 
 class MwaaMlopsExampleStack(Stack):
@@ -71,9 +69,7 @@ class MwaaMlopsSharedExampleStack(Stack):
             environment=self.airflow,
             workflow=ModelWorkflowOptions(
                 approval=ModelApproval.MANUAL,
-                deployment=EndpointDeployment.real_time(
-                    traffic_shifting=TrafficShifting.canary(20, Duration.minutes(10))
-                ),
+                deployment=EndpointDeployment.real_time(traffic_shifting=TrafficShifting.canary(20, Duration.minutes(10))),
             ),
         )
         # The shared environment is watched once: its alarms go to the first pipeline's topic.
