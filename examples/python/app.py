@@ -4,13 +4,11 @@ Run: pip install -r requirements.txt <the cdk-mwaa-mlops wheel>; python app.py (
 """
 
 import os
-from typing import Optional
 
 from aws_cdk import App, CfnOutput, Duration, Stack
 from cdk_mwaa_mlops import (
     AirflowEnvironment,
     AirflowVersion,
-    ConnectionSourceOptions,
     EndpointDeployment,
     ModelApproval,
     ModelWorkflowOptions,
@@ -83,7 +81,7 @@ def pipeline_outputs(pipeline: MwaaMlopsPipeline) -> None:
     """What an operator looks up after the deploy: where to push code and data, and what to watch."""
     scope = Construct(pipeline.node.scope, f"{pipeline.node.id}Outputs")
 
-    def output(output_id: str, value: Optional[str]) -> None:
+    def output(output_id: str, value: str | None) -> None:
         if value:
             CfnOutput(scope, output_id, value=value)
 
