@@ -217,7 +217,7 @@ packageJava.exec('jsii-pacmak -v --target java --maven-local-repository="$HOME/.
 
 // Outside CI, `build` packages every language: skip .NET (saying so) where no .NET SDK is installed.
 // (Conditions run in projen's own shell, which has no `command -v`.)
-const dotnetRuns = `require('child_process').spawnSync('dotnet', ['--version'], { stdio: 'ignore' }).status === 0`;
+const dotnetRuns = 'require(\'child_process\').spawnSync(\'dotnet\', [\'--version\'], { stdio: \'ignore\' }).status === 0';
 const hasDotnet = `node -e "process.exit(${dotnetRuns} ? 0 : 1)"`;
 const lacksDotnet = `node -e "process.exit(${dotnetRuns} ? 1 : 0)"`;
 const packageAll = project.tasks.tryFind('package-all')!;
