@@ -311,3 +311,75 @@ def test_what_the_grants_allow_beyond_the_recorded_calls_is_listed(runs, stack, 
         "cloudwatch:DescribeAlarms",  # the auto-rollback alarms an endpoint update names
         "kms:DescribeKey",  # the key a create call names for volumes and outputs
     }, sorted(not_exercised)
+
+
+def _translate(calls: list[Call], source: dict, target: dict) -> list[Call]:
+    """The same calls aimed at another pipeline: every name, ARN and prefix of `source`'s config replaced by `target`'s
+    (the DAGs derive every name they use from their config, so this is what that pipeline's runs call)."""
+
+    def values(config: dict, prefix: str = "") -> dict[str, str]:
+        found = {}
+        for key, value in config.items():
+            if isinstance(value, dict):
+                found.update(values(value, f"{prefix}{key}."))
+            elif isinstance(value, str) and len(value) > 3 and not value.endswith("/") and "." not in value[:3]:
+                found[prefix + key] = value
+        return found
+
+    old, new = values(source), values(target)
+    pairs = sorted(((old[k], new[k]) for k in old if k in new and old[k] != new[k]), key=lambda p: -len(p[0]))
+    pairs.append((f"{source['pipeline_name']}-", f"{target['pipeline_name']}-"))  # SageMaker names <pipeline>-<stage>-...
+    pairs.append((f"/{source['pipeline_name']}/", f"/{target['pipeline_name']}/"))  # prefixes <prefix><pipeline>/...
+    translated = []
+    for call in calls:
+        text = json.dumps(call.params)
+        for before, after in pairs:
+            text = text.replace(before, after)
+        translated.append(Call(call.service, call.action, json.loads(text)))
+    return translated
+
+
+def test_on_the_full_example_each_pipeline_s_calls_are_allowed_by_its_own_stack_and_denied_by_the_other(
+    runs, pipelines, example_assembly
+):
+    """The example app (examples/app.ts): the bare stack's pipeline and the shared stack's two. Each pipeline's calls (the
+    recorded runs, aimed at its resources) are allowed by its environment's execution role and denied by the other
+    stack's; the two pipelines of the shared stack share one execution role (MWAA runs every DAG of an environment as
+    that role), so between them IAM cannot separate, as the README's security notes say."""
+    stacks = {name: Stack(example_assembly, name, ACCOUNT, REGION) for name in ("MwaaMlopsExample", "MwaaMlopsSharedExample")}
+    source_of = {"real_time": pipelines["retention"], "serverless": pipelines["payments"]}
+    checked = {}
+    for stack_name, stack in stacks.items():
+        other = stacks[next(n for n in stacks if n != stack_name)]
+        roles = {name: _execution_role(s) for name, s in stacks.items()}
+        for path in stack.dag_files("cdk_mwaa_mlops_pipelines"):
+            config = json.loads(stack.dag_file(path))
+            source = source_of[config["deployment"]["mode"]]
+            calls = _translate(runs[source["pipeline"]], source["config"], config)
+            keys = {config["data"]["bucket"]: config["data"]["kms_key_arn"]}
+            requests = list(dict.fromkeys(r for c in calls for r in requests_for(c, ACCOUNT, REGION, keys)))
+            own = evaluate(
+                requests, stack.role_policies(roles[stack_name]), ACCOUNT, _role_arn(roles[stack_name]), stack.resource_policies()
+            )
+            refused = [(r.action, r.resource) for r, d in zip(requests, own, strict=True) if d != "Allowed"]
+            assert refused == [], f"{stack_name}'s execution role refuses {config['pipeline_name']}'s calls: {refused}"
+            foreign = evaluate(
+                requests, other.role_policies(roles[other.name]), ACCOUNT, _role_arn(roles[other.name]), stack.resource_policies()
+            )
+            crossing = [
+                (r.action, r.resource) for r, d in zip(requests, foreign, strict=True) if d == "Allowed" and r.resource != "*"
+            ]
+            assert crossing == [], f"{other.name}'s execution role reaches {config['pipeline_name']}'s resources: {crossing}"
+            checked[config["pipeline_name"]] = (len(requests), sum(d != "Allowed" for d in foreign))
+    assert sorted(checked) == ["churn", "demand", "fraud"]
+    print("IAM proof on the example:", json.dumps(checked))
+
+
+def _execution_role(stack: Stack) -> str:
+    (role,) = [
+        logical_id
+        for logical_id, resource in stack.resources.items()
+        if resource["Type"] == "AWS::IAM::Role"
+        and "airflow-env.amazonaws.com" in json.dumps(resource["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    return role
