@@ -47,7 +47,12 @@ def sync_to_db(bag: Any, bundle_name: str = "dags-folder") -> None:
 
 
 def store_dag(dag: Any) -> None:
-    """Store one DAG built outside the DAG folder, as the processor would have (Airflow >= 3.2's dag.test() needs it)."""
+    """Store one DAG built outside the DAG folder, as the processor would have (Airflow >= 3.2's dag.test() needs it;
+    on Airflow 3.0, dag.test() stores the DAG itself and its DagBag cannot store a DAG it did not parse)."""
+    try:
+        from airflow.dag_processing.dagbag import sync_bag_to_db  # noqa: F401  (Airflow >= 3.1)
+    except ImportError:
+        return
     bag = dag_bag_class()(collect_dags=False)
     bag.bag_dag(dag)
     sync_to_db(bag)
