@@ -135,7 +135,7 @@ def test_the_serve_command_runs_gunicorn_that_answers_sagemaker_requests(model_d
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as response:
                     assert response.status == 200
                     break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):  # not up yet, or still loading the model
                 assert server.poll() is None, server.stderr.read().decode()
                 assert time.monotonic() < deadline, "gunicorn did not answer /ping within 30 s"
                 time.sleep(0.2)
@@ -146,7 +146,7 @@ def test_the_serve_command_runs_gunicorn_that_answers_sagemaker_requests(model_d
             data=",".join(repr(float(v)) for v in features[0]).encode(),
             headers={"Content-Type": "text/csv"},
         )
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             assert 0.0 <= float(response.read().decode().strip()) <= 1.0
     finally:
         server.terminate()
