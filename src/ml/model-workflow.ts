@@ -397,10 +397,10 @@ export class ModelWorkflow extends Construct {
 
   /** Lets `grantee` read this pipeline's model artifacts and evaluation reports (and decrypt them). */
   public grantReadModelArtifacts(grantee: iam.IGrantable): iam.Grant {
-    grantPrefix(grantee, this.dataBucket, this.artifactsPrefix, ['s3:GetObject']);
+    const grant = grantPrefix(grantee, this.dataBucket, this.artifactsPrefix, ['s3:GetObject']);
     this.encryptionKey.grantDecrypt(grantee);
     grantOtherBucketKey(grantee, this.dataBucket, this.encryptionKey, 'kms:Decrypt');
-    return iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.dataBucket.arnForObjects(`${this.artifactsPrefix}*`)] });
+    return grant;
   }
 
   /** The endpoint's ARN (undefined with `EndpointDeployment.none()`). */

@@ -5,15 +5,16 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 /**
  * Object actions on `<prefix>*` of a bucket, and listing limited to that prefix, as explicit statements (the
  * bucket grants of aws-cdk-lib add `s3:List*` on the whole bucket). The bucket's key is the caller's to grant.
+ * Returns the grant of the object actions.
  */
-export function grantPrefix(grantee: iam.IGrantable, bucket: s3.IBucket, prefix: string, actions: string[]): void {
-  const principal = grantee.grantPrincipal;
-  principal.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [bucket.arnForObjects(`${prefix}*`)] }));
-  principal.addToPrincipalPolicy(new iam.PolicyStatement({
+export function grantPrefix(grantee: iam.IGrantable, bucket: s3.IBucket, prefix: string, actions: string[]): iam.Grant {
+  const grant = iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [bucket.arnForObjects(`${prefix}*`)] });
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
     actions: ['s3:ListBucket'],
     resources: [bucket.bucketArn],
     conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
   }));
+  return grant;
 }
 
 /** Grants a bucket's own key when it is not `pipelineKey` (which the caller grants anyway). */
