@@ -70,7 +70,7 @@ export interface IAirflowEnvironment extends IResource {
    */
   addDagJsonFile(fileName: string, content: any): void;
 
-  /** Deploys the contents of a local directory into the DAG folder. */
+  /** Deploys the contents of a local directory into the DAG folder, without Python caches (`__pycache__`, `*.pyc`). */
   addDagsFromDirectory(directory: string): void;
 }
 
@@ -136,7 +136,8 @@ export abstract class AirflowEnvironmentBase extends Resource implements IAirflo
   }
 
   public addDagsFromDirectory(directory: string): void {
-    this.addDagSource(s3deploy.Source.asset(directory));
+    // Python's caches differ per machine and per run: left in, they would change the asset (and redeploy) for nothing.
+    this.addDagSource(s3deploy.Source.asset(directory, { exclude: ['__pycache__', '*.pyc'] }));
   }
 
   private addDagSource(source: s3deploy.ISource): void {

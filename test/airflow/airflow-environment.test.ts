@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -297,6 +299,22 @@ describe('DAG storage', () => {
     const envResource = onlyResource(t, 'AWS::MWAA::Environment');
     const deploymentId = Object.keys(t.findResources('Custom::CDKBucketDeployment'))[0];
     expect(envResource.DependsOn).toContain(deploymentId);
+  });
+
+  test('a DAG directory\'s asset leaves out Python caches, so running the DAGs locally does not change it', () => {
+    const dags = fs.mkdtempSync(path.join(os.tmpdir(), 'dags-'));
+    fs.writeFileSync(path.join(dags, 'pipeline.py'), '# airflow dag\n');
+    const assetKey = (): string => {
+      const env = new AirflowEnvironment(newStack(), 'Airflow', { dagsDirectory: dags });
+      return JSON.stringify(onlyResource(template(env.stack), 'Custom::CDKBucketDeployment').Properties.SourceObjectKeys);
+    };
+    const clean = assetKey();
+    fs.mkdirSync(path.join(dags, '__pycache__'));
+    fs.writeFileSync(path.join(dags, '__pycache__', 'pipeline.cpython-312.pyc'), 'bytecode');
+    fs.writeFileSync(path.join(dags, 'stray.pyc'), 'bytecode');
+    expect(assetKey()).toBe(clean);
+    fs.writeFileSync(path.join(dags, 'pipeline.py'), '# airflow dag, changed\n');
+    expect(assetKey()).not.toBe(clean); // a changed DAG is a new asset
   });
 
   test('rejects a DAG file path outside the DAG folder', () => {
