@@ -20,4 +20,4 @@ const env = new AirflowEnvironment(stack, 'Airflow', {
 });
 env.addDagFile('configs/integ.json', JSON.stringify({ pipeline: 'integ' }));
 
-new IntegTest(app, 'AirflowEnvironmentInteg', { testCases: [stack] });
+new IntegTest(app, 'AirflowEnvironmentInteg', { testCases: [stack], diffAssets: true });

@@ -35,4 +35,4 @@ trigger.onModelPackageStatusChange('ModelApproved', {
 });
 trigger.onEvent('Custom', { eventPattern: { source: ['integ.app'], detailType: ['Data Ready'] }, dagId: 'integ_training' });
 
-new IntegTest(app, 'DagTriggerInteg', { testCases: [stack] });
+new IntegTest(app, 'DagTriggerInteg', { testCases: [stack], diffAssets: true });

@@ -44,4 +44,4 @@ new ModelBuildPipeline(stack, 'FromS3', {
   removalPolicy,
 });
 
-new IntegTest(app, 'ModelBuildInteg', { testCases: [stack] });
+new IntegTest(app, 'ModelBuildInteg', { testCases: [stack], diffAssets: true });

@@ -93,4 +93,4 @@ new ModelWorkflow(imported, 'Demand', {
   removalPolicy,
 });
 
-new IntegTest(app, 'ModelWorkflowInteg', { testCases: [created, imported] });
+new IntegTest(app, 'ModelWorkflowInteg', { testCases: [created, imported], diffAssets: true });

@@ -17,4 +17,4 @@ new MwaaMlopsPipeline(stack, 'Churn', {
   workflow: { removalPolicy },
 });
 
-new IntegTest(app, 'MwaaMlopsPipelineInteg', { testCases: [stack] });
+new IntegTest(app, 'MwaaMlopsPipelineInteg', { testCases: [stack], diffAssets: true });
