@@ -43,6 +43,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
   release: true,
   releaseToNpm: true,
 
+  // `npx projen test` (run by the build and release workflows) builds Python venvs, packages every language and
+  // synthesizes the consumer apps: the runners get the toolchains this repository's machines have.
+  workflowBootstrapSteps: [
+    { uses: 'actions/setup-python@v7.0.0', with: { 'python-version': '3.11' } },
+    { uses: 'actions/setup-java@v6.0.0', with: { 'distribution': 'corretto', 'java-version': '17' } },
+    { uses: 'actions/setup-go@v7.0.0', with: { 'go-version': '^1.23.0' } },
+  ],
+
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: { include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', '.projenrc.ts'], compilerOptions: {} },
 
@@ -81,6 +89,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jestOptions: {
     // The default `test` task passes --updateSnapshot, so snapshot tests could never fail.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    // A run that finds no test file fails.
+    passWithNoTests: false,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
     },
@@ -163,7 +173,7 @@ for (const version of airflowOlder) {
   ].join(' && '), { name: `${venv} (Airflow ${version})` });
 }
 const pytestTask = project.addTask('test:python', {
-  description: `Run the Python tests: template checks and the DAGs in a real Airflow ${airflowNewest} (test/python), the DAGs on each older Airflow version, and the starter repository`,
+  description: `Run the Python tests on Airflow ${airflowNewest}: template checks, checkov, the Glue script on PySpark, and the DAGs in a real Airflow (test/python)`,
   receiveArgs: true,
 });
 pytestTask.spawn(venvTask);
@@ -171,13 +181,21 @@ pytestTask.exec('.venv/bin/ruff check --no-cache . && .venv/bin/ruff format --ch
 pytestTask.exec('.venv/bin/python -m pytest test/python -q -p no:cacheprovider', { receiveArgs: true });
 // The older versions: every DAG definition test, and the end-to-end smoke runs (one training run, the deployments of
 // its package, a failure notification, a resumed Glue run); the full end-to-end suite runs on the newest version above.
-for (const version of airflowOlder) {
-  pytestTask.exec(`.venv-airflow-${version}/bin/python -m pytest test/python/dags -q -p no:cacheprovider -m "not newest_only and (not e2e or smoke)"`, {
-    name: `DAG tests on Airflow ${version}`,
+const olderAirflowTasks = airflowOlder.map((version) => {
+  const task = project.addTask(`test:airflow:${version}`, {
+    description: `Run the DAG tests on Airflow ${version} (its own venv, from what MWAA installs with it)`,
+    receiveArgs: true,
   });
-}
+  task.spawn(venvTask);
+  task.exec(`.venv-airflow-${version}/bin/python -m pytest test/python/dags -q -p no:cacheprovider -m "not newest_only and (not e2e or smoke)"`, {
+    receiveArgs: true,
+  });
+  return task;
+});
 // The starter repository's own tests, run the way its build pipeline runs them (from its root, its pytest config).
-pytestTask.exec('cd assets/starter && ../../.venv/bin/ruff check --no-cache . && ../../.venv/bin/ruff format --check --no-cache . && ../../.venv/bin/python -m pytest -q');
+const starterTask = project.addTask('test:starter', { description: 'Run the starter model repository\'s lint and tests (assets/starter)' });
+starterTask.spawn(venvTask);
+starterTask.exec('cd assets/starter && ../../.venv/bin/ruff check --no-cache . && ../../.venv/bin/ruff format --check --no-cache . && ../../.venv/bin/python -m pytest -q');
 
 /* ---------- integ tests: committed snapshots, verified without AWS credentials ---------- */
 const integEnv = { TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: 'tsconfig.dev.json', CDK_DISABLE_VERSION_CHECK: '1' };
@@ -192,14 +210,18 @@ project.addTask('integ:update', {
   exec: 'integ-runner --directory test --language typescript --parallel-regions us-east-1 --dry-run --update-on-failed --force',
 });
 
-// A fresh clone runs `npx projen test` straight after `npm ci`: bundle the handler and build the Python env first
-// (the trigger's integration test drives a real Airflow from .venv).
+// `npx projen test` runs every suite. A fresh clone runs it straight after `npm ci`, so it bundles the handler and
+// builds the Python venvs first; then the independent suites run side by side (test/side-by-side.sh), each also a task
+// of its own for a developer who wants one.
 const bundleTask = project.tasks.tryFind('bundle')!;
-project.testTask.prependSpawn(venvTask);
-project.testTask.prependSpawn(bundleTask);
-project.testTask.spawn(integTask);
-project.testTask.spawn(pytestTask);
-
+const testNode = project.addTask('test:node', {
+  description: 'jest, eslint, the integ snapshots and the main job\'s cdk-nag gate (npx projen synth:example)',
+  receiveArgs: true,
+});
+testNode.spawn(bundleTask);
+testNode.exec('jest --ci', { receiveArgs: true });
+testNode.spawn(project.tasks.tryFind('eslint')!);
+testNode.spawn(integTask);
 /* ---------- packages: every one complete on its own, proven by consumer apps in other languages ---------- */
 // jsii warns about what the other languages cannot see or use: every warning fails the compile, except projen's
 // default silencing of reserved words, which the bindings rename (a `type` prop is `Type()` in Go, `type` in Python).
@@ -268,5 +290,19 @@ for (const version of [...airflowOlder, airflowNewest]) {
   bench.exec(`${venv}/bin/python test/bench/dag_parse_bench.py`, { name: `DAG parse time on Airflow ${version}` });
 }
 bench.exec('.venv/bin/python test/bench/glue_scaling_bench.py');
+
+/* ---------- `npx projen test`: every suite, the independent ones side by side ---------- */
+testNode.spawn(synthExample);
+project.testTask.reset();
+project.testTask.spawn(bundleTask);
+project.testTask.spawn(venvTask);
+const lanes: Record<string, string> = {
+  'node': 'npx projen test:node',
+  'python': 'npx projen test:python',
+  'older-airflow+starter': [...olderAirflowTasks, starterTask].map((task) => `npx projen ${task.name}`).join(' && '),
+  // The packages need jsii's output; compile is idempotent, so `npx projen build` compiling first costs one more run.
+  'consumers': 'npx projen compile && npx projen test:consumers',
+};
+project.testTask.exec(`test/side-by-side.sh ${Object.entries(lanes).map(([name, command]) => `"${name}=${command}"`).join(' ')}`);
 
 project.synth();
