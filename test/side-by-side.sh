@@ -54,5 +54,7 @@ for name in "${names[@]}"; do
   printf '  %-28s %-16s %5s s\n' "$name" "$([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)")" "${seconds_of[$name]}"
 done
 echo "suites: $((${#names[@]} - failed_suites)) ok, $failed_suites failed"
+# What was skipped, and why (pytest -rs prints "SKIPPED [1] file:line: reason"): a skip is reported, never swallowed.
+grep -h '^SKIPPED \[' "$logs"/*.log | sed 's/^/  /'
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $((failed_suites > 0))
