@@ -225,4 +225,8 @@ def cases_for(rule: Rule) -> list[Case] | None:
         build = application_event
     if build is None:
         return None
-    return [Case(f"{rule.id}: {label}", rule.pattern, evt, expected) for label, evt, expected in build(rule)]
+    try:
+        expectations = build(rule)
+    except KeyError as missing:
+        raise AssertionError(f"{rule.id}: no {missing} in its pattern, where AWS's {rule.kind[1]!r} events carry it") from None
+    return [Case(f"{rule.id}: {label}", rule.pattern, evt, expected) for label, evt, expected in expectations]
