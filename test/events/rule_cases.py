@@ -95,25 +95,34 @@ def model_package(rule: Rule) -> list[tuple[str, dict, bool]]:
     wanted = _only(detail["ModelApprovalStatus"], "approval status", rule)
     assert wanted in MODEL_APPROVAL_STATUSES, f"{rule.id}: SageMaker never sends ModelApprovalStatus {wanted!r}"
     names = {"versionedmp-p-idy6c3e1fiqj": group}
+
+    def package(status: str, updated: list[str] | None, group_names: dict[str, str] = names) -> dict:
+        changed = event("sagemaker-model-package-state-change", group_names, {("detail", "ModelApprovalStatus"): status})
+        if updated is None:
+            del changed["detail"]["UpdatedModelPackageFields"]
+        else:
+            changed["detail"]["UpdatedModelPackageFields"] = updated
+        return changed
+
+    # UpdatedModelPackageFields names what changed; the page's older sample of the same event has none (a new package).
     cases = [
-        (
-            f"package {status} in the group",
-            event("sagemaker-model-package-state-change", names, {("detail", "ModelApprovalStatus"): status}),
-            status == wanted,
-        )
+        (f"package's approval changed to {status}", package(status, ["ModelApprovalStatus"]), status == wanted)
         for status in MODEL_APPROVAL_STATUSES
     ]
-    cases.append(
+    cases += [
+        (f"new package, {wanted}", package(wanted, None), True),
         (
-            "package in another group",
-            event(
-                "sagemaker-model-package-state-change",
-                {"versionedmp-p-idy6c3e1fiqj": OTHER},
-                {("detail", "ModelApprovalStatus"): wanted},
-            ),
+            f"{wanted} package, only its lifecycle stage updated (the documented sample)",
+            package(wanted, ["ModelLifeCycle"]),
             False,
-        )
-    )
+        ),
+        (f"{wanted} package, only its approval description updated", package(wanted, ["ApprovalDescription"]), False),
+        (
+            "package approval changed in another group",
+            package(wanted, ["ModelApprovalStatus"], {"versionedmp-p-idy6c3e1fiqj": OTHER}),
+            False,
+        ),
+    ]
     return cases
 
 

@@ -90,7 +90,7 @@ def _pipeline_events(config: dict) -> dict[str, tuple[dict, str]]:
         approved = evt(
             "sagemaker-model-package-state-change",
             {"versionedmp-p-idy6c3e1fiqj": group},
-            {("detail", "ModelApprovalStatus"): "Approved"},
+            {("detail", "ModelApprovalStatus"): "Approved", ("detail", "UpdatedModelPackageFields"): ["ModelApprovalStatus"]},
         )
         events["package approved"] = (approved, f"{pipeline}_deployment")
     return events
