@@ -179,6 +179,9 @@ const pytestTask = project.addTask('test:python', {
 pytestTask.spawn(venvTask);
 pytestTask.exec('.venv/bin/ruff check --no-cache . && .venv/bin/ruff format --check --no-cache .', { name: 'ruff (config: ruff.toml)' });
 pytestTask.exec('.venv/bin/python -m pytest test/python -q -p no:cacheprovider', { receiveArgs: true });
+// Every EventBridge rule the constructs create, matched against AWS's documented sample events by AWS's event-ruler
+// (Java: test/events/pom.xml resolves it from Maven Central into ~/.m2; needs java and mvn on the PATH).
+pytestTask.exec('.venv/bin/python -m pytest test/events -q -p no:cacheprovider', { name: 'EventBridge rules against AWS sample events (event-ruler)' });
 // The older versions: every DAG definition test, and the end-to-end smoke runs (one training run, the deployments of
 // its package, a failure notification, a resumed Glue run); the full end-to-end suite runs on the newest version above.
 const olderAirflowTasks = airflowOlder.map((version) => {

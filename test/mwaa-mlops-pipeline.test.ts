@@ -9,6 +9,7 @@ import {
   AirflowEnvironment, AirflowVersion, EndpointDeployment, ModelApproval, MwaaMlopsPipeline, PipelineSource, TrafficShifting,
 } from '../src';
 import { nagFindings } from './nag';
+import { APPROVAL_CHANGED } from './trigger/events';
 import { newStack, onlyResource } from './util';
 
 const CONNECTION_ARN = 'arn:aws:codeconnections:eu-west-1:123456789012:connection/12345678-1234-1234-1234-123456789012';
@@ -86,7 +87,7 @@ describe('MwaaMlopsPipeline with no props', () => {
       churn_deployment: [{
         'source': ['aws.sagemaker'],
         'detail-type': ['SageMaker Model Package State Change'],
-        'detail': { ModelPackageGroupName: ['churn-models'], ModelApprovalStatus: ['Approved'] },
+        'detail': { ModelPackageGroupName: ['churn-models'], ModelApprovalStatus: ['Approved'], $or: APPROVAL_CHANGED },
       }],
     });
     expect(dagRules(t).churn_training).toHaveLength(2);
@@ -172,9 +173,9 @@ describe('MwaaMlopsPipeline fully configured', () => {
     expect(demand.environment).toBe(airflow);
     expect(dagRules(t)).toEqual({
       fraud_training: [expect.anything(), expect.anything()],
-      fraud_deployment: [expect.objectContaining({ detail: { ModelPackageGroupName: ['fraud-models'], ModelApprovalStatus: ['Approved'] } })],
+      fraud_deployment: [expect.objectContaining({ detail: { ModelPackageGroupName: ['fraud-models'], ModelApprovalStatus: ['Approved'], $or: APPROVAL_CHANGED } })],
       demand_training: [expect.anything(), expect.anything()],
-      demand_deployment: [expect.objectContaining({ detail: { ModelPackageGroupName: ['demand-models'], ModelApprovalStatus: ['Approved'] } })],
+      demand_deployment: [expect.objectContaining({ detail: { ModelPackageGroupName: ['demand-models'], ModelApprovalStatus: ['Approved'], $or: APPROVAL_CHANGED } })],
     });
   });
 

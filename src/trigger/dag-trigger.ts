@@ -260,7 +260,13 @@ export class DagTrigger extends Construct {
     return this.addRule(id, options, `model package in ${options.modelPackageGroupName} ${status}`, {
       source: ['aws.sagemaker'],
       detailType: ['SageMaker Model Package State Change'],
-      detail: { ModelPackageGroupName: [options.modelPackageGroupName], ModelApprovalStatus: [status] },
+      detail: {
+        ModelPackageGroupName: [options.modelPackageGroupName],
+        ModelApprovalStatus: [status],
+        // A new package, or a change of its approval: SageMaker also reports edits of a package's other fields (its
+        // lifecycle stage, description...) with the status unchanged, and lists what changed in UpdatedModelPackageFields.
+        $or: [{ UpdatedModelPackageFields: ['ModelApprovalStatus'] }, { UpdatedModelPackageFields: [{ exists: false }] }],
+      },
     });
   }
 

@@ -6,6 +6,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { APPROVAL_CHANGED } from './events';
 import { AirflowEnvironment, DagTrigger, ModelApprovalStatus } from '../../src';
 import { nagFindings } from '../nag';
 import { newStack, onlyResource, template } from '../util';
@@ -76,7 +77,7 @@ describe('DagTrigger rules', () => {
     expect(ruleWithPattern(stack, 'aws.sagemaker').Properties.EventPattern).toEqual({
       'source': ['aws.sagemaker'],
       'detail-type': ['SageMaker Model Package State Change'],
-      'detail': { ModelPackageGroupName: ['churn'], ModelApprovalStatus: ['Approved'] },
+      'detail': { ModelPackageGroupName: ['churn'], ModelApprovalStatus: ['Approved'], $or: APPROVAL_CHANGED },
     });
     const other = importedEnvironment();
     new DagTrigger(other.stack, 'Trigger', { environment: other.environment }).onModelPackageStatusChange('Pending', {

@@ -12,3 +12,6 @@ export function sampleEvent(name: 'ecr-image-action' | 's3-object-created' | 'sa
 export function triggerInput(dagId: string, event: unknown): Record<string, any> {
   return { dagId, rule: 'TriggerRule', event };
 }
+
+/** The model package rule's condition on what changed: a new package, or its approval status (not its other fields). */
+export const APPROVAL_CHANGED = [{ UpdatedModelPackageFields: ['ModelApprovalStatus'] }, { UpdatedModelPackageFields: [{ exists: false }] }];
