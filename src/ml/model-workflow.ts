@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Annotations, ArnFormat, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as glue from 'aws-cdk-lib/aws-glue';
@@ -19,6 +19,7 @@ import { acknowledgeWorkflowFindings } from './private/nag';
 import { pipelineConfig } from './private/pipeline-config';
 import { createRollbackAlarms } from './private/rollback-alarms';
 import { grantOtherBucketKey, grantPrefix } from './private/s3-access';
+import { sagemakerArns } from './private/sagemaker-arn';
 import { createSageMakerRole } from './private/sagemaker-role';
 import {
   validateDataPrefix, validateInstanceType, validateInteger, validateMetric, validatePipelineName,
@@ -406,9 +407,7 @@ export class ModelWorkflow extends Construct {
   /** The endpoint's ARN (undefined with `EndpointDeployment.none()`). */
   public get endpointArn(): string | undefined {
     if (!this.endpointName) return undefined;
-    return Stack.of(this).formatArn({
-      service: 'sagemaker', resource: 'endpoint', resourceName: this.endpointName.toLowerCase(), arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-    });
+    return sagemakerArns(this)('endpoint', this.endpointName.toLowerCase());
   }
 
   private deployDags(environment: IAirflowEnvironment): void {
