@@ -14,10 +14,11 @@ import { Construct } from 'constructs';
 import { PipelineSource } from './pipeline-source';
 import { imageBuildSpec, stageBuildSpec, validateBuildSpec } from './private/buildspecs';
 import { acknowledgePipelineFindings } from './private/nag';
-import { validatePrefix, validateRange } from './private/validate';
+import { validatePrefix } from './private/validate';
 import { PreprocessingCodeLocation } from '../ml/workflow-options';
 import { EncryptedLogGroups } from '../private/encrypted-log-groups';
 import { createAccessLogBucket, createSecureBucket } from '../private/secure-bucket';
+import { validateNumber } from '../private/validate-number';
 
 /** Properties of a {@link ModelBuildPipeline}. */
 export interface ModelBuildPipelineProps extends ModelBuildPipelineOptions {
@@ -124,13 +125,13 @@ export class ModelBuildPipeline extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const maxImageCount = props.maxImageCount ?? 50;
-    validateRange('maxImageCount', maxImageCount, 1, 10000);
+    validateNumber('maxImageCount', maxImageCount, { min: 1, max: 10000, wholeNumber: true });
     this.scriptPrefix = props.scriptPrefix ?? 'preprocessing/';
     validatePrefix('scriptPrefix', this.scriptPrefix);
     const validateTimeout = props.validateTimeout ?? Duration.minutes(30);
     const imageBuildTimeout = props.imageBuildTimeout ?? Duration.minutes(60);
-    validateRange('validateTimeout (minutes)', validateTimeout.toMinutes(), 5, 480);
-    validateRange('imageBuildTimeout (minutes)', imageBuildTimeout.toMinutes(), 5, 480);
+    validateNumber('validateTimeout', validateTimeout.toMinutes(), { min: 5, max: 480, wholeNumber: true, unit: 'minutes' });
+    validateNumber('imageBuildTimeout', imageBuildTimeout.toMinutes(), { min: 5, max: 480, wholeNumber: true, unit: 'minutes' });
     if (props.failureTopic && props.notifyOnFailure === false) {
       throw new Error('failureTopic is given but notifyOnFailure is false; drop one of them');
     }

@@ -1,4 +1,5 @@
 import { Token } from 'aws-cdk-lib';
+import { validateNumber } from '../../private/validate-number';
 import { EnvironmentClass } from '../environment-class';
 
 const NAME_PATTERN = /^[a-zA-Z][0-9a-zA-Z_-]*$/;
@@ -24,10 +25,7 @@ export function validateMaintenanceWindow(window: string | undefined): void {
 }
 
 function checkRange(prop: string, value: number | undefined, min: number, max: number, cls: EnvironmentClass): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${prop}: ${value} is not allowed for ${cls.name}; use a whole number from ${min} to ${max}`);
-  }
+  validateNumber(prop, value, { min, max, wholeNumber: true, note: `the limits of ${cls.name}` });
 }
 
 /** The capacity settings of an environment, as given in the props. */
