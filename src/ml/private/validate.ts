@@ -2,7 +2,7 @@ import { Token } from 'aws-cdk-lib';
 import { validateNumber } from '../../private/validate-number';
 
 /** The DAG config's pipeline-name rule (config.py: PIPELINE_NAME and PIPELINE_NAME_MAX). */
-const PIPELINE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+export const PIPELINE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /** SageMaker names the DAGs derive (`<pipeline>-config-<12 hex>-t<try>`) must stay within 63 characters. */
 export const PIPELINE_NAME_MAX = 24;
 const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
