@@ -1,5 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import { validateNumber } from '../../private/validate-number';
+import type { AirflowEnvironmentProps } from '../airflow-environment';
 import { EnvironmentClass } from '../environment-class';
 
 const NAME_PATTERN = /^[a-zA-Z][0-9a-zA-Z_-]*$/;
@@ -29,13 +30,7 @@ function checkRange(prop: string, value: number | undefined, min: number, max: n
 }
 
 /** The capacity settings of an environment, as given in the props. */
-export interface Capacity {
-  readonly minWorkers?: number;
-  readonly maxWorkers?: number;
-  readonly schedulers?: number;
-  readonly minWebservers?: number;
-  readonly maxWebservers?: number;
-}
+type Capacity = Pick<AirflowEnvironmentProps, 'minWorkers' | 'maxWorkers' | 'schedulers' | 'minWebservers' | 'maxWebservers'>;
 
 /** Throws when a capacity setting is outside what MWAA allows for the class, or a minimum exceeds its maximum. */
 export function validateCapacity(cls: EnvironmentClass, c: Capacity): void {
