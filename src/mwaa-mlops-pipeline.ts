@@ -10,7 +10,7 @@ import { ModelBuildPipeline, ModelBuildPipelineOptions } from './delivery/model-
 import { PipelineSource } from './delivery/pipeline-source';
 import { ModelWorkflow, ModelWorkflowOptions } from './ml/model-workflow';
 import { PipelineMonitoring, PipelineMonitoringProps } from './monitoring/pipeline-monitoring';
-import { checkComposition, pipelineNameFor } from './private/pipeline-checks';
+import { checkComposition, pipelineNameFor } from './mwaa-mlops-pipeline-checks';
 import { DagTrigger, DagTriggerOptions } from './trigger/dag-trigger';
 
 /** Properties of a {@link MwaaMlopsPipeline}; each part's own options pass through unchanged. */

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { Duration, Fn, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Fn, Lazy, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -18,7 +18,7 @@ import { acknowledgeBucketDeploymentFindings, acknowledgeProviderFindings } from
 import { createDefaultVpc, selectEnvironmentSubnets } from './private/network';
 import { validateCapacity, validateEnvironmentName, validateMaintenanceWindow, validateRequirements } from './private/validate';
 import { headObjectVersion, putVersionedText } from './private/versioned-object';
-import { logAccessTo } from '../private/access-logs';
+import { createAccessLogBucket, createSecureBucket } from '../private/secure-bucket';
 
 /** Who can reach the Airflow UI and API server. */
 export enum WebserverAccessMode {
@@ -393,30 +393,12 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
   }
 
   private createSourceBucket(removalPolicy: RemovalPolicy, accessLogs?: s3.IBucket): s3.Bucket {
-    const common = {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
+    return createSecureBucket(this, 'SourceBucket', {
       removalPolicy,
-    };
-    // An access-log bucket: unversioned and not logged itself, for the reasons in src/private/access-logs.ts.
-    const logBucket = accessLogs ?? new s3.Bucket(this, 'AccessLogsBucket', {
-      ...common,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // S3 server access logging writes only to buckets with SSE-S3.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
-    });
-    const bucket = new s3.Bucket(this, 'SourceBucket', {
-      ...common,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      versioned: true,
-      encryption: this.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.KMS_MANAGED,
       encryptionKey: this.encryptionKey,
-      bucketKeyEnabled: this.encryptionKey ? true : undefined,
+      accessLogs: accessLogs ?? createAccessLogBucket(this, 'AccessLogsBucket', removalPolicy),
+      accessLogPrefix: 'source-bucket/',
     });
-    logAccessTo(bucket, logBucket, 'source-bucket/');
-    return bucket;
   }
 
   private allowLogsToUseKey(key: kms.IKey): void {

@@ -14,10 +14,11 @@ import { Construct } from 'constructs';
 import { PipelineSource } from './pipeline-source';
 import { imageBuildSpec, stageBuildSpec, validateBuildSpec } from './private/buildspecs';
 import { acknowledgePipelineFindings } from './private/nag';
-import { validatePrefix, validateRange } from './private/validate';
+import { validatePrefix } from './private/validate';
 import { PreprocessingCodeLocation } from '../ml/workflow-options';
-import { logAccessTo } from '../private/access-logs';
 import { EncryptedLogGroups } from '../private/encrypted-log-groups';
+import { createAccessLogBucket, createSecureBucket } from '../private/secure-bucket';
+import { validateNumber } from '../private/validate-number';
 
 /** Properties of a {@link ModelBuildPipeline}. */
 export interface ModelBuildPipelineProps extends ModelBuildPipelineOptions {
@@ -124,13 +125,13 @@ export class ModelBuildPipeline extends Construct {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const maxImageCount = props.maxImageCount ?? 50;
-    validateRange('maxImageCount', maxImageCount, 1, 10000);
+    validateNumber('maxImageCount', maxImageCount, { min: 1, max: 10000, wholeNumber: true });
     this.scriptPrefix = props.scriptPrefix ?? 'preprocessing/';
     validatePrefix('scriptPrefix', this.scriptPrefix);
     const validateTimeout = props.validateTimeout ?? Duration.minutes(30);
     const imageBuildTimeout = props.imageBuildTimeout ?? Duration.minutes(60);
-    validateRange('validateTimeout (minutes)', validateTimeout.toMinutes(), 5, 480);
-    validateRange('imageBuildTimeout (minutes)', imageBuildTimeout.toMinutes(), 5, 480);
+    validateNumber('validateTimeout', validateTimeout.toMinutes(), { min: 5, max: 480, wholeNumber: true, unit: 'minutes' });
+    validateNumber('imageBuildTimeout', imageBuildTimeout.toMinutes(), { min: 5, max: 480, wholeNumber: true, unit: 'minutes' });
     if (props.failureTopic && props.notifyOnFailure === false) {
       throw new Error('failureTopic is given but notifyOnFailure is false; drop one of them');
     }
@@ -274,27 +275,16 @@ export class ModelBuildPipeline extends Construct {
   }
 
   private createBuckets(scriptBucket: s3.IBucket | undefined, removalPolicy: RemovalPolicy) {
-    const common = {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy,
-    };
-    // An access-log bucket: unversioned and not logged itself, for the reasons in src/private/access-logs.ts.
-    const accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
-      ...common,
-      // S3 server access logging writes only to buckets with SSE-S3.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
+    const accessLogs = createAccessLogBucket(this, 'AccessLogsBucket', removalPolicy);
+    const encrypted = { removalPolicy, encryptionKey: this.encryptionKey, accessLogs };
+    const artifactBucket = createSecureBucket(this, 'ArtifactBucket', {
+      ...encrypted,
+      accessLogPrefix: 'artifacts/',
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), expiration: Duration.days(365) }],
     });
-    const encrypted = { ...common, versioned: true, encryption: s3.BucketEncryption.KMS, encryptionKey: this.encryptionKey, bucketKeyEnabled: true };
-    const artifactBucket = new s3.Bucket(this, 'ArtifactBucket', { ...encrypted, lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), expiration: Duration.days(365) }] });
-    logAccessTo(artifactBucket, accessLogs, 'artifacts/');
     if (scriptBucket) return { artifactBucket, scriptBucket };
-    const created = new s3.Bucket(this, 'ScriptBucket', encrypted);
-    logAccessTo(created, accessLogs, 'scripts/');
-    return { artifactBucket, scriptBucket: created as s3.IBucket };
+    const created: s3.IBucket = createSecureBucket(this, 'ScriptBucket', { ...encrypted, accessLogPrefix: 'scripts/' });
+    return { artifactBucket, scriptBucket: created };
   }
 
   private project(

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import { validateInstanceType, validateInteger, validateRange } from './private/validate';
+import { validateInstanceType } from './private/validate';
+import { validateNumber } from '../private/validate-number';
 
 /** The traffic-shifting kinds of a SageMaker blue/green endpoint update. */
 export enum TrafficShiftingType {
@@ -28,7 +29,7 @@ export class TrafficShifting {
    * @param wait how long the canary serves alone, at most 1 hour
    */
   public static canary(percent: number, wait: Duration): TrafficShifting {
-    validateRange('trafficShifting percent (canary)', percent, 1, 50);
+    validateNumber('trafficShifting percent (canary)', percent, { min: 1, max: 50, wholeNumber: true });
     return new TrafficShifting(TrafficShiftingType.CANARY, percent, wait);
   }
 
@@ -38,7 +39,7 @@ export class TrafficShifting {
    * @param wait the time between steps, at most 1 hour
    */
   public static linear(percent: number, wait: Duration): TrafficShifting {
-    validateRange('trafficShifting percent (linear)', percent, 10, 50);
+    validateNumber('trafficShifting percent (linear)', percent, { min: 10, max: 50, wholeNumber: true });
     return new TrafficShifting(TrafficShiftingType.LINEAR, percent, wait);
   }
 
@@ -50,8 +51,7 @@ export class TrafficShifting {
     /** The wait between steps (the bake time for all at once). */
     public readonly wait: Duration,
   ) {
-    validateInteger('trafficShifting percent', percent);
-    validateRange('trafficShifting wait (seconds)', wait.toSeconds(), 0, 3600);
+    validateNumber('trafficShifting wait', wait.toSeconds(), { min: 0, max: 3600, unit: 'seconds' });
   }
 
   public toString(): string {
@@ -144,13 +144,12 @@ export class EndpointDeployment {
     const instanceType = options.instanceType ?? 'ml.m5.large';
     validateInstanceType('deployment instanceType', instanceType);
     const count = options.initialInstanceCount ?? 1;
-    validateInteger('deployment initialInstanceCount', count);
-    validateRange('deployment initialInstanceCount', count, 1, 100);
+    validateNumber('deployment initialInstanceCount', count, { min: 1, max: 100, wholeNumber: true });
     const terminationWait = options.terminationWait ?? Duration.minutes(5);
-    validateRange('deployment terminationWait (seconds)', terminationWait.toSeconds(), 0, 3600);
+    validateNumber('deployment terminationWait', terminationWait.toSeconds(), { min: 0, max: 3600, unit: 'seconds' });
     const alarms = options.rollbackAlarms ?? {};
-    validateRange('rollbackAlarms maxInvocation5xxErrors', alarms.maxInvocation5xxErrors ?? 1, 1, Number.MAX_SAFE_INTEGER);
-    validateRange('rollbackAlarms evaluationPeriods', alarms.evaluationPeriods ?? 2, 1, 100);
+    validateNumber('rollbackAlarms maxInvocation5xxErrors', alarms.maxInvocation5xxErrors ?? 1, { min: 1 });
+    validateNumber('rollbackAlarms evaluationPeriods', alarms.evaluationPeriods ?? 2, { min: 1, max: 100 });
     return new EndpointDeployment(EndpointKind.REAL_TIME, {
       instanceType,
       initialInstanceCount: count,
@@ -167,8 +166,7 @@ export class EndpointDeployment {
       throw new Error(`deployment memorySizeMb: ${memory} is not allowed; serverless endpoints take 1024, 2048, 3072, 4096, 5120 or 6144 MB`);
     }
     const concurrency = options.maxConcurrency ?? 5;
-    validateInteger('deployment maxConcurrency', concurrency);
-    validateRange('deployment maxConcurrency', concurrency, 1, 200);
+    validateNumber('deployment maxConcurrency', concurrency, { min: 1, max: 200, wholeNumber: true });
     return new EndpointDeployment(EndpointKind.SERVERLESS, { memorySizeMb: memory, maxConcurrency: concurrency });
   }
 

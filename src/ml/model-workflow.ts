@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Annotations, ArnFormat, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as glue from 'aws-cdk-lib/aws-glue';
@@ -19,10 +19,11 @@ import { acknowledgeWorkflowFindings } from './private/nag';
 import { pipelineConfig } from './private/pipeline-config';
 import { createRollbackAlarms } from './private/rollback-alarms';
 import { grantOtherBucketKey, grantPrefix } from './private/s3-access';
+import { sagemakerArns } from './private/sagemaker-arn';
 import { createSageMakerRole } from './private/sagemaker-role';
 import {
-  validateDataPrefix, validateInstanceType, validateInteger, validateMetric, validatePipelineName,
-  validatePipelineNameSegments, validateRange, validateSageMakerName, validateSplit,
+  validateDataPrefix, validateInstanceType, validateMetric, validatePipelineName,
+  validatePipelineNameSegments, validateSageMakerName, validateSplit,
 } from './private/validate';
 import {
   DataPrefixes, EvaluationOptions, GlueWorkerType, MetricComparison, ModelApproval, PreprocessingCodeLocation,
@@ -31,6 +32,7 @@ import {
 import { AirflowEnvironment } from '../airflow/airflow-environment';
 import { IAirflowEnvironment } from '../airflow/airflow-environment-base';
 import { AirflowVersion } from '../airflow/airflow-version';
+import { validateNumber } from '../private/validate-number';
 
 /** The DAG folder the library ships: the DAG file, its builder package and the config folder. */
 const DAGS_DIRECTORY = path.join(__dirname, '..', '..', 'assets', 'dags');
@@ -248,13 +250,11 @@ export class ModelWorkflow extends Construct {
     const evaluation = resolveEvaluation(props.evaluation);
     const preprocessing = resolvePreprocessing(props.preprocessing);
     const maxActiveRuns = props.maxActiveRuns ?? 1;
-    validateInteger('maxActiveRuns', maxActiveRuns);
-    validateRange('maxActiveRuns', maxActiveRuns, 1, 16);
+    validateNumber('maxActiveRuns', maxActiveRuns, { min: 1, max: 16, wholeNumber: true });
     const pollSeconds = (props.pollInterval ?? Duration.minutes(1)).toSeconds();
-    validateRange('pollInterval (seconds)', pollSeconds, 1, 3600);
+    validateNumber('pollInterval', pollSeconds, { min: 1, max: 3600, unit: 'seconds' });
     const retries = props.retries ?? 2;
-    validateInteger('retries', retries);
-    validateRange('retries', retries, 0, 10);
+    validateNumber('retries', retries, { min: 0, max: 10, wholeNumber: true });
 
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
       description: `cdk-mwaa-mlops pipeline ${this.pipelineName}: data, Glue and SageMaker`,
@@ -406,9 +406,7 @@ export class ModelWorkflow extends Construct {
   /** The endpoint's ARN (undefined with `EndpointDeployment.none()`). */
   public get endpointArn(): string | undefined {
     if (!this.endpointName) return undefined;
-    return Stack.of(this).formatArn({
-      service: 'sagemaker', resource: 'endpoint', resourceName: this.endpointName.toLowerCase(), arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-    });
+    return sagemakerArns(this)('endpoint', this.endpointName.toLowerCase());
   }
 
   private deployDags(environment: IAirflowEnvironment): void {
@@ -457,12 +455,11 @@ function resolveTraining(options: TrainingOptions = {}) {
   const instanceType = options.instanceType ?? 'ml.m5.large';
   validateInstanceType('training.instanceType', instanceType);
   const instanceCount = options.instanceCount ?? 1;
-  validateInteger('training.instanceCount', instanceCount);
-  validateRange('training.instanceCount', instanceCount, 1, 100);
+  validateNumber('training.instanceCount', instanceCount, { min: 1, max: 100, wholeNumber: true });
   const volumeSizeGb = (options.volumeSize ?? Size.gibibytes(30)).toGibibytes();
-  validateRange('training.volumeSize (GiB)', volumeSizeGb, 1, 16384);
+  validateNumber('training.volumeSize', volumeSizeGb, { min: 1, max: 16384, unit: 'GiB' });
   const maxRuntimeSeconds = (options.maxRuntime ?? Duration.hours(1)).toSeconds();
-  validateRange('training.maxRuntime (seconds)', maxRuntimeSeconds, 60, 28 * 24 * 3600);
+  validateNumber('training.maxRuntime', maxRuntimeSeconds, { min: 60, max: 28 * 24 * 3600, unit: 'seconds' });
   let spotMaxWaitSeconds: number | undefined;
   if (options.spot) {
     spotMaxWaitSeconds = options.spot.maxWait.toSeconds();
@@ -472,7 +469,7 @@ function resolveTraining(options: TrainingOptions = {}) {
         'SageMaker needs the spot wait to be at least the runtime',
       );
     }
-    validateRange('training.spot.maxWait (seconds)', spotMaxWaitSeconds, 60, 28 * 24 * 3600);
+    validateNumber('training.spot.maxWait', spotMaxWaitSeconds, { min: 60, max: 28 * 24 * 3600, unit: 'seconds' });
   }
   return { instanceType, instanceCount, volumeSizeGb, maxRuntimeSeconds, hyperparameters: options.hyperparameters ?? {}, spotMaxWaitSeconds };
 }
@@ -488,15 +485,13 @@ function resolveEvaluation(options: EvaluationOptions = {}) {
 
 function resolvePreprocessing(options: PreprocessingOptions = {}) {
   const workerCount = options.workerCount ?? 2;
-  validateInteger('preprocessing.workerCount', workerCount);
-  validateRange('preprocessing.workerCount', workerCount, 2, 299);
+  validateNumber('preprocessing.workerCount', workerCount, { min: 2, max: 299, wholeNumber: true });
   const timeout = options.timeout ?? Duration.hours(1);
-  validateRange('preprocessing.timeout (minutes)', timeout.toMinutes(), 1, 2880);
+  validateNumber('preprocessing.timeout', timeout.toMinutes(), { min: 1, max: 2880, unit: 'minutes' });
   const maxConcurrentRuns = options.maxConcurrentRuns ?? 3;
-  validateInteger('preprocessing.maxConcurrentRuns', maxConcurrentRuns);
-  validateRange('preprocessing.maxConcurrentRuns', maxConcurrentRuns, 1, 1000);
+  validateNumber('preprocessing.maxConcurrentRuns', maxConcurrentRuns, { min: 1, max: 1000, wholeNumber: true });
   const split = { seed: options.seed ?? 42, train: options.trainFraction ?? 0.7, validation: options.validationFraction ?? 0.15 };
-  validateInteger('preprocessing.seed', split.seed);
+  validateNumber('preprocessing.seed', split.seed, { wholeNumber: true });
   validateSplit(split.train, split.validation);
   return { job: { workerType: options.workerType ?? GlueWorkerType.G_1X, workerCount, timeout, maxConcurrentRuns }, split };
 }

@@ -338,12 +338,12 @@ describe('bad props fail at synth with the prop and the value', () => {
   });
 
   test.each([
-    [{ maxImageCount: 0 }, /maxImageCount: 0 is out of range; give a whole number from 1 to 10000/],
-    [{ maxImageCount: 2.5 }, /maxImageCount: 2.5 is out of range/],
+    [{ maxImageCount: 0 }, /maxImageCount: 0 is not allowed; use a whole number from 1 to 10000$/],
+    [{ maxImageCount: 2.5 }, /maxImageCount: 2.5 is not allowed; use a whole number from 1 to 10000$/],
     [{ scriptPrefix: 'preprocessing' }, /scriptPrefix: 'preprocessing' must be a key prefix ending with '\/'/],
     [{ scriptPrefix: '/code/' }, /scriptPrefix: '\/code\/' must be a key prefix/],
-    [{ imageBuildTimeout: Duration.hours(9) }, /imageBuildTimeout \(minutes\): 540 is out of range/],
-    [{ validateTimeout: Duration.minutes(1) }, /validateTimeout \(minutes\): 1 is out of range/],
+    [{ imageBuildTimeout: Duration.hours(9) }, /imageBuildTimeout: 540 minutes is not allowed; use a whole number from 5 to 480 minutes$/],
+    [{ validateTimeout: Duration.minutes(1) }, /validateTimeout: 1 minutes is not allowed; use a whole number from 5 to 480 minutes$/],
     [{ notifyOnFailure: false, failureTopic: undefined as any }, null],
   ])('%j', (props, message) => {
     if (message === null) {

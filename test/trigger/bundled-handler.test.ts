@@ -1,21 +1,20 @@
+import { spawn } from 'child_process';
+import { once } from 'events';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
-import type { MWAAClient } from '@aws-sdk/client-mwaa';
 import { sampleEvent, triggerInput } from './events';
 import { airflowLike, ScriptedMwaaEndpoint } from './scripted-mwaa-endpoint';
 import type { HandlerOptions, Trigger } from '../../src/trigger/dag-trigger.lambda';
 
 /**
  * The bundled handler (assets/, as deployed) against a scripted local MWAA endpoint: what the handler does with
- * replays, hanging servers, encoded S3 keys, repeated approvals, deep events and unreadable answers.
+ * replays, hanging servers and unreachable ones, encoded S3 keys, repeated approvals, deep events and unreadable answers.
  */
 const BUNDLE = path.join(__dirname, '..', '..', 'assets', 'trigger', 'dag-trigger.lambda', 'index.js');
 
 interface Bundle {
-  CONNECTION_TIMEOUT_MS: number;
-  REQUEST_TIMEOUT_MS: number;
   createHandler(options: HandlerOptions): Trigger;
-  createMwaaClient(config?: object): MWAAClient;
 }
 
 let bundle: Bundle;
@@ -109,15 +108,79 @@ describe('2: an endpoint that never answers', () => {
     expect(endpoint.requests.length).toBeGreaterThanOrEqual(1);
   }, 20_000);
 
-  test('the HTTP handler has connection and request timeouts', async () => {
-    const client = bundle.createMwaaClient({ region: 'us-east-1' });
-    const config = await (client.config.requestHandler as any).configProvider;
-    expect(config).toMatchObject({ connectionTimeout: bundle.CONNECTION_TIMEOUT_MS, requestTimeout: bundle.REQUEST_TIMEOUT_MS });
-    expect(bundle.CONNECTION_TIMEOUT_MS).toBeGreaterThan(0);
-    expect(bundle.REQUEST_TIMEOUT_MS).toBeGreaterThan(0);
-    client.destroy();
-  });
+  test('the deployed client\'s timeouts: a connect that never completes ends the attempt at 3 s, a missing answer at 20 s', async () => {
+    endpoint.script = () => 'hang';
+    const unconnectable = await portThatNeverConnects();
+    try {
+      const [connect, answer] = await Promise.all([timedAttempt(unconnectable.url), timedAttempt(endpoint.url)]);
+      for (const attempt of [connect, answer]) {
+        expect(attempt.thrown).toMatchObject({ name: 'RetryableTriggerError', reason: 'mwaa_TimeoutError' });
+      }
+      expect(connect.ms).toBeGreaterThanOrEqual(3_000);
+      expect(connect.ms).toBeLessThan(4_500);
+      // The request reached the endpoint: the 20 s are the wait for its answer.
+      expect(endpoint.requests).toHaveLength(1);
+      expect(answer.ms).toBeGreaterThanOrEqual(20_000);
+      expect(answer.ms).toBeLessThan(21_500);
+    } finally {
+      unconnectable.close();
+    }
+  }, 30_000);
 });
+
+/**
+ * One attempt (one trigger attempt, one SDK attempt) of the handler with the bundle's own HTTP handler settings, the
+ * ones the deployed function runs with: `clientConfig` here sets no `requestHandler`.
+ */
+async function timedAttempt(url: string): Promise<{ thrown: unknown; ms: number }> {
+  const { trigger } = handler({
+    attempts: 1,
+    clientConfig: {
+      region: 'us-east-1',
+      endpoint: url,
+      disableHostPrefix: true,
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    },
+  });
+  const start = Date.now();
+  const thrown = await trigger(triggerInput('train_model', sampleEvent('ecr-image-action'))).catch((e: unknown) => e);
+  return { thrown, ms: Date.now() - start };
+}
+
+/**
+ * A local port whose connects never complete: a listener that never accepts (Python: a Node server accepts every
+ * connection itself), its accept queue filled, so Linux drops further SYNs and a connect waits as for an endpoint
+ * that does not answer at all.
+ */
+async function portThatNeverConnects(): Promise<{ url: string; close(): void }> {
+  const listener = spawn('python3', ['-c', [
+    'import socket, sys',
+    's = socket.socket()',
+    "s.bind(('127.0.0.1', 0))",
+    's.listen(0)',
+    'print(s.getsockname()[1], flush=True)',
+    'sys.stdin.read()',
+  ].join('\n')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = Number(String(await once(listener.stdout!, 'data')).trim());
+  const held: net.Socket[] = [];
+  const close = () => {
+    held.forEach((socket) => socket.destroy());
+    listener.stdin!.end();
+  };
+  for (let i = 0; i < 8; i++) {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    held.push(socket);
+    const connected = await new Promise<boolean>((resolve) => {
+      socket.once('connect', () => resolve(true));
+      setTimeout(() => resolve(false), 300);
+    });
+    if (!connected) return { url: `http://127.0.0.1:${port}`, close };
+  }
+  close();
+  throw new Error(`the accept queue of port ${port} never filled`);
+}
 
 describe('3: S3 keys arrive URL-encoded and are decoded', () => {
   function s3Event(key: string) {

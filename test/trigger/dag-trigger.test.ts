@@ -262,11 +262,11 @@ describe('DagTrigger validation (at synth time, naming the prop)', () => {
   });
 
   test.each<[string, object, RegExp]>([
-    ['retryAttempts over 185', { retryAttempts: 186 }, /retryAttempts: 186/],
-    ['maxEventAge over a day', { maxEventAge: Duration.hours(25) }, /maxEventAge: 90000 seconds/],
-    ['timeout too short to retry', { timeout: Duration.seconds(5) }, /timeout: 5 seconds/],
+    ['retryAttempts over 185', { retryAttempts: 186 }, /retryAttempts: 186 is not allowed; use a whole number from 0 to 185 \(EventBridge retries at most 185 times\)$/],
+    ['maxEventAge over a day', { maxEventAge: Duration.hours(25) }, /maxEventAge: 90000 seconds is not allowed; use a number from 60 to 86400 seconds \(EventBridge keeps events 60 seconds to 24 hours\)$/],
+    ['timeout too short to retry', { timeout: Duration.seconds(5) }, /timeout: 5 seconds is not allowed; use a number from 10 to 900 seconds \(10 seconds leave room for one retry\)$/],
     ['reservedConcurrency 0', { reservedConcurrency: 0 }, /reservedConcurrency: 0 is not allowed; use a whole number of at least 1/],
-    ['reservedConcurrency fractional', { reservedConcurrency: 2.5 }, /reservedConcurrency: 2.5 is not allowed/],
+    ['reservedConcurrency fractional', { reservedConcurrency: 2.5 }, /reservedConcurrency: 2.5 is not allowed; use a whole number of at least 1 \(0 would stop every trigger; leave it out for no reservation\)$/],
   ])('%s', (_name, props, message) => {
     const { stack, environment } = importedEnvironment();
     expect(() => new DagTrigger(stack, 'Trigger', { environment, ...props })).toThrow(message);

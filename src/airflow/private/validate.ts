@@ -1,4 +1,6 @@
 import { Token } from 'aws-cdk-lib';
+import { validateNumber } from '../../private/validate-number';
+import type { AirflowEnvironmentProps } from '../airflow-environment';
 import { EnvironmentClass } from '../environment-class';
 
 const NAME_PATTERN = /^[a-zA-Z][0-9a-zA-Z_-]*$/;
@@ -24,20 +26,11 @@ export function validateMaintenanceWindow(window: string | undefined): void {
 }
 
 function checkRange(prop: string, value: number | undefined, min: number, max: number, cls: EnvironmentClass): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${prop}: ${value} is not allowed for ${cls.name}; use a whole number from ${min} to ${max}`);
-  }
+  validateNumber(prop, value, { min, max, wholeNumber: true, note: `the limits of ${cls.name}` });
 }
 
 /** The capacity settings of an environment, as given in the props. */
-export interface Capacity {
-  readonly minWorkers?: number;
-  readonly maxWorkers?: number;
-  readonly schedulers?: number;
-  readonly minWebservers?: number;
-  readonly maxWebservers?: number;
-}
+type Capacity = Pick<AirflowEnvironmentProps, 'minWorkers' | 'maxWorkers' | 'schedulers' | 'minWebservers' | 'maxWebservers'>;
 
 /** Throws when a capacity setting is outside what MWAA allows for the class, or a minimum exceeds its maximum. */
 export function validateCapacity(cls: EnvironmentClass, c: Capacity): void {

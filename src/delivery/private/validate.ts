@@ -48,11 +48,3 @@ export function validatePrefix(prop: string, prefix: string): void {
     throw new Error(`${prop}: '${prefix}' must be a key prefix ending with '/' and not starting with '/', e.g. 'preprocessing/'`);
   }
 }
-
-/** Throws unless the value is a whole number within [min, max]. */
-export function validateRange(prop: string, value: number, min: number, max: number): void {
-  if (Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${prop}: ${value} is out of range; give a whole number from ${min} to ${max}`);
-  }
-}

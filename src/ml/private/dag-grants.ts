@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { sagemakerArns } from './sagemaker-arn';
 
 /** What one pipeline's DAGs touch, for the role their tasks run as (the MWAA execution role). */
 export interface DagResources {
@@ -32,8 +33,7 @@ export interface DagResources {
  */
 export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyStatement[] {
   const stack = Stack.of(scope);
-  const sagemaker = (resource: string, resourceName: string) =>
-    stack.formatArn({ service: 'sagemaker', resource, resourceName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  const sagemaker = sagemakerArns(scope);
   const p = r.pipelineName;
   const statements = [
     new iam.PolicyStatement({

@@ -1,9 +1,10 @@
 import * as path from 'path';
-import { ArnFormat, CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { sagemakerArns } from './sagemaker-arn';
 
 const HANDLER_DIRECTORY = path.join(__dirname, '..', '..', '..', 'assets', 'cleanup');
 
@@ -20,9 +21,7 @@ export interface EndpointCleanupOptions {
  * CloudFormation itself: aws-cdk-lib's AwsCustomResource cannot wait for an endpoint that is still creating.
  */
 export function createEndpointCleanup(scope: Construct, options: EndpointCleanupOptions): CustomResource {
-  const stack = Stack.of(scope);
-  const sagemaker = (resource: string, resourceName: string) =>
-    stack.formatArn({ service: 'sagemaker', resource, resourceName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  const sagemaker = sagemakerArns(scope);
   const logGroup = new logs.LogGroup(scope, 'EndpointCleanupLogs', { retention: options.logRetention });
   const role = new iam.Role(scope, 'EndpointCleanupRole', {
     description: `Deletes the SageMaker endpoint of pipeline ${options.pipelineName} when its stack is deleted`,

@@ -1,7 +1,8 @@
 import { Token } from 'aws-cdk-lib';
+import { validateNumber } from '../../private/validate-number';
 
 /** The DAG config's pipeline-name rule (config.py: PIPELINE_NAME and PIPELINE_NAME_MAX). */
-const PIPELINE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+export const PIPELINE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /** SageMaker names the DAGs derive (`<pipeline>-config-<12 hex>-t<try>`) must stay within 63 characters. */
 export const PIPELINE_NAME_MAX = 24;
 const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
@@ -10,18 +11,6 @@ const PREFIX = /^([\w!.*'()-]+\/)*$/;
 const METRIC = /^[a-z0-9_]+$/;
 /** The starter model's metrics, all in [0, 1]. */
 const UNIT_METRICS = ['auc', 'accuracy', 'precision', 'recall', 'f1'];
-
-export function validateRange(prop: string, value: number, min: number, max: number): void {
-  if (Token.isUnresolved(value)) return;
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new Error(`${prop}: ${value} is out of range; allowed is ${min} to ${max}`);
-  }
-}
-
-export function validateInteger(prop: string, value: number): void {
-  if (Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value)) throw new Error(`${prop}: ${value} must be a whole number`);
-}
 
 export function validatePipelineName(name: string): void {
   if (Token.isUnresolved(name)) {
@@ -62,15 +51,15 @@ export function validateMetric(metric: string, threshold: number): void {
     throw new Error(`evaluation.metric: '${metric}' is not a metric name; use lowercase letters, digits and '_', e.g. 'auc'`);
   }
   if (UNIT_METRICS.includes(metric)) {
-    validateRange(`evaluation.threshold (${metric})`, threshold, 0, 1);
-  } else if (!Number.isFinite(threshold)) {
-    throw new Error(`evaluation.threshold: ${threshold} must be a finite number`);
+    validateNumber('evaluation.threshold', threshold, { min: 0, max: 1, note: `${metric} is a fraction` });
+  } else {
+    validateNumber('evaluation.threshold', threshold, {});
   }
 }
 
 export function validateSplit(train: number, validation: number): void {
-  validateRange('preprocessing.trainFraction', train, 0.05, 0.95);
-  validateRange('preprocessing.validationFraction', validation, 0.01, 0.9);
+  validateNumber('preprocessing.trainFraction', train, { min: 0.05, max: 0.95 });
+  validateNumber('preprocessing.validationFraction', validation, { min: 0.01, max: 0.9 });
   if (train + validation >= 1) {
     throw new Error(
       `preprocessing.trainFraction + validationFraction: ${train} + ${validation} = ${train + validation}; ` +

@@ -1,5 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import { validateNumber } from '../../private/validate-number';
 import { DAG_ID_PATTERN } from '../dag-id';
 import type { DagTriggerProps } from '../dag-trigger';
 
@@ -7,22 +8,12 @@ const GROUP_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 
 /** Checks the trigger's numeric props against the service limits (tokens are left to deploy time). */
 export function validateTriggerProps(props: Pick<DagTriggerProps, 'retryAttempts' | 'maxEventAge' | 'timeout' | 'reservedConcurrency'>): void {
-  const reserved = props.reservedConcurrency;
-  if (reserved !== undefined && !Token.isUnresolved(reserved) && (!Number.isInteger(reserved) || reserved < 1)) {
-    throw new Error(`reservedConcurrency: ${reserved} is not allowed; use a whole number of at least 1 (0 would stop every trigger), or leave it out`);
-  }
-  const retries = props.retryAttempts;
-  if (retries !== undefined && !Token.isUnresolved(retries) && (!Number.isInteger(retries) || retries < 0 || retries > 185)) {
-    throw new Error(`retryAttempts: ${retries} is not allowed; EventBridge retries 0 to 185 times`);
-  }
-  const age = props.maxEventAge?.toSeconds();
-  if (age !== undefined && !Token.isUnresolved(age) && (age < 60 || age > 86_400)) {
-    throw new Error(`maxEventAge: ${age} seconds is not allowed; EventBridge keeps events 60 seconds to 24 hours`);
-  }
-  const timeout = props.timeout?.toSeconds();
-  if (timeout !== undefined && !Token.isUnresolved(timeout) && (timeout < 10 || timeout > 900)) {
-    throw new Error(`timeout: ${timeout} seconds is not allowed; use 10 seconds (room for one retry) to 900 seconds`);
-  }
+  validateNumber('reservedConcurrency', props.reservedConcurrency, {
+    min: 1, wholeNumber: true, note: '0 would stop every trigger; leave it out for no reservation',
+  });
+  validateNumber('retryAttempts', props.retryAttempts, { min: 0, max: 185, wholeNumber: true, note: 'EventBridge retries at most 185 times' });
+  validateNumber('maxEventAge', props.maxEventAge?.toSeconds(), { min: 60, max: 86_400, unit: 'seconds', note: 'EventBridge keeps events 60 seconds to 24 hours' });
+  validateNumber('timeout', props.timeout?.toSeconds(), { min: 10, max: 900, unit: 'seconds', note: '10 seconds leave room for one retry' });
 }
 
 export function validateDagId(dagId: string, prop: string): void {

@@ -1,6 +1,7 @@
 """The config's shape is defined once, in pipeline_config.schema.json: config.py (the DAGs' reader) must accept
 exactly what the schema accepts. ModelWorkflow's writer is checked against the same schema in
-test/python/ml/test_workflow_configs.py, so the two halves cannot drift."""
+test/python/dags/test_workflow_e2e.py (the configs of test/ml/apps/workflow-e2e-app.ts) and
+test/python/dags/test_example_dag_configs.py (the example app's), so the two halves cannot drift."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { AirflowEnvironment } from '../airflow/airflow-environment';
-import { PIPELINE_NAME_MAX } from '../ml/private/validate';
-import type { MwaaMlopsPipelineProps } from '../mwaa-mlops-pipeline';
-
-/** The DAGs' pipeline-name rule (assets/dags/cdk_mwaa_mlops/config.py), checked again by ModelWorkflow. */
-const PIPELINE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+import { AirflowEnvironment } from './airflow/airflow-environment';
+import { PIPELINE_NAME, PIPELINE_NAME_MAX } from './ml/private/validate';
+import type { MwaaMlopsPipelineProps } from './mwaa-mlops-pipeline';
 
 /** The pipeline name given, or one derived from the construct id (`Churn` → `churn`, `Fraud_Detection` → `fraud-detection`). */
 export function pipelineNameFor(id: string, given: string | undefined): string {
