@@ -217,11 +217,14 @@ project.addTask('integ:update', {
 // builds the Python venvs first; then the independent suites run side by side (test/side-by-side.sh), each also a task
 // of its own for a developer who wants one.
 const bundleTask = project.tasks.tryFind('bundle')!;
+// `test` bundles once, before its lanes: a lane that bundled again would rewrite the handler under another lane's feet.
+const BUNDLED = 'CDK_MWAA_MLOPS_BUNDLED';
+const unlessBundled = { condition: `test -z "$${BUNDLED}"` };
 const testNode = project.addTask('test:node', {
   description: 'jest, eslint, the integ snapshots and the main job\'s cdk-nag gate (npx projen synth:example)',
   receiveArgs: true,
 });
-testNode.spawn(bundleTask);
+testNode.spawn(bundleTask, unlessBundled);
 testNode.exec('jest --ci', { receiveArgs: true });
 testNode.spawn(project.tasks.tryFind('eslint')!);
 testNode.spawn(integTask);
@@ -262,7 +265,7 @@ consumersTask.spawn(venvTask);
 consumersTask.exec('test/consumers/python-venv.sh --background', { name: 'Python: the consumer venv, in the background' });
 // The package:* commands, in one jsii-pacmak run that builds the languages side by side (test/packaging checks the
 // tasks themselves). Go and .NET: code only, as their builds need modules this machine's registries lack.
-consumersTask.spawn(bundleTask);
+consumersTask.spawn(bundleTask, unlessBundled);
 consumersTask.exec('jsii-pacmak -v --target js --target python --target java --maven-local-repository="$HOME/.m2/repository"');
 consumersTask.exec('jsii-pacmak -v --code-only --target go --target dotnet');
 consumersTask.exec('test/consumers/synth-typescript.sh', { name: 'TypeScript: the example app, from src/ and from the npm package' });
@@ -277,7 +280,7 @@ const synthExample = project.addTask('synth:example', {
   description: 'Synthesize the example app on its defaults (no AWS account needed) and print a summary',
   env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
 });
-synthExample.spawn(bundleTask);
+synthExample.spawn(bundleTask, unlessBundled);
 synthExample.exec('ts-node --transpile-only examples/main.ts', { receiveArgs: true });
 const bench = project.addTask('bench', {
   description: 'Benchmarks (ratios against a baseline measured in the same run): example synth, trigger handler, DAG parse time per Airflow version, Glue script scaling',
@@ -306,6 +309,6 @@ const lanes: Record<string, string> = {
   // The packages need jsii's output; compile is idempotent, so `npx projen build` compiling first costs one more run.
   'consumers': 'npx projen compile && npx projen test:consumers',
 };
-project.testTask.exec(`test/side-by-side.sh ${Object.entries(lanes).map(([name, command]) => `"${name}=${command}"`).join(' ')}`);
+project.testTask.exec(`${BUNDLED}=1 test/side-by-side.sh ${Object.entries(lanes).map(([name, command]) => `"${name}=${command}"`).join(' ')}`);
 
 project.synth();
