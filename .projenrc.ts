@@ -219,7 +219,7 @@ project.addTask('integ:update', {
 const bundleTask = project.tasks.tryFind('bundle')!;
 // `test` bundles once, before its lanes: a lane that bundled again would rewrite the handler under another lane's feet.
 const BUNDLED = 'CDK_MWAA_MLOPS_BUNDLED';
-const unlessBundled = { condition: `test -z "$${BUNDLED}"` };
+const unlessBundled = { condition: `node -e "process.exit(process.env.${BUNDLED} ? 1 : 0)"` };
 const testNode = project.addTask('test:node', {
   description: 'jest, eslint, the integ snapshots and the main job\'s cdk-nag gate (npx projen synth:example)',
   receiveArgs: true,
