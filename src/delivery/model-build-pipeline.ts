@@ -323,6 +323,7 @@ export class ModelBuildPipeline extends Construct {
       encryptionKey: this.encryptionKey,
       timeout,
       logging: { cloudWatch: { logGroup } },
+      grantReportGroupPermissions: false, // the buildspecs publish no test reports
       cache: privileged ? codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER) : undefined,
     });
   }

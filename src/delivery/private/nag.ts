@@ -1,3 +1,4 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
@@ -31,16 +32,16 @@ export function acknowledgePipelineFindings(parts: PipelineParts): void {
     acknowledge(role, ...artifacts);
   }
   for (const project of Object.values(parts.projects)) {
-    const name = nagString(parts.scope, project.projectName);
-    acknowledge(project,
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/${name}:*]`,
-        reason: 'aws-cdk-lib lets a CodeBuild project write the log streams of its default log group, whose stream names are per build.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/${name}-*]`,
-        reason: 'aws-cdk-lib lets a CodeBuild project create and write its own test report groups, named after the project.',
-      });
+    // aws-cdk-lib grants every project its default log group, /aws/codebuild/<project>, with the stream wildcard; the
+    // ARN is formatted as aws-cdk-lib formats it, so the id matches on env-agnostic and explicit-env stacks alike.
+    const defaultLogStreams = Stack.of(project).formatArn({
+      service: 'logs', resource: 'log-group', resourceName: `/aws/codebuild/${project.projectName}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    acknowledge(project, {
+      id: `AwsSolutions-IAM5[Resource::${nagString(project, defaultLogStreams)}:*]`,
+      reason: `aws-cdk-lib grants each CodeBuild project the streams of its default log group ${nagString(project, defaultLogStreams)}:* ` +
+        '(stream names are per build); the builds log to their own encrypted group instead.',
+    });
   }
   acknowledge(parts.projects.stage, {
     id: `AwsSolutions-IAM5[Resource::${nagString(parts.scope, parts.scriptObjectsArn)}]`,
