@@ -1,6 +1,7 @@
-import { Stack } from 'aws-cdk-lib';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
 import { acknowledge } from '../../private/acknowledge';
 import { BASIC_EXECUTION_ROLE_FINDING, nagString } from '../../private/nag-ids';
 
@@ -35,6 +36,23 @@ export function acknowledgeProviderFindings(stack: Stack, usesKey: boolean): voi
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'aws-cdk-lib LogRetention provider: it sets retention on log groups named at deploy time (MWAA creates them), so aws-cdk-lib grants logs:PutRetentionPolicy on *.' },
     );
   }
+}
+
+/**
+ * With `RemovalPolicy.DESTROY`, aws-cdk-lib's LogRetention provider may delete the log group it was given: the ARN names
+ * that one group and its streams (`<group>:*`), as aws-cdk-lib formats it.
+ */
+export function acknowledgeLogGroupDelete(scope: Construct, logGroupName: string): void {
+  const provider = Stack.of(scope).node.tryFindChild(LOG_RETENTION_PROVIDER);
+  if (!provider) return;
+  const arn = Stack.of(scope).formatArn({
+    service: 'logs', resource: 'log-group', resourceName: `${logGroupName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  const rendered = nagString(scope, arn);
+  acknowledge(provider, {
+    id: `AwsSolutions-IAM5[Resource::${rendered}]`,
+    reason: `aws-cdk-lib LogRetention provider: logs:DeleteLogGroup on ${rendered}, the MWAA log group it deletes with the stack (removalPolicy DESTROY).`,
+  });
 }
 
 /** Acknowledges the findings on the provider function of an s3-deployment BucketDeployment. */
