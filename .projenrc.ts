@@ -70,7 +70,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // The trigger handler (src/trigger/*.lambda.ts) is bundled by esbuild into assets/ with its AWS SDK client,
   // because the runtime's own SDK must not decide which client our InvokeRestApi command runs on.
   lambdaOptions: {
-    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    // The newest Node.js runtime in Lambda's API (botocore's Runtime enum) and in the newest aws-cdk-lib: cdk-nag's
+    // AwsSolutions-L1 compares with the newest that aws-cdk-lib knows, and constructing it makes the floor know it too.
+    runtime: new awscdk.LambdaRuntime('nodejs26.x', 'node26'),
     awsSdkConnectionReuse: false,
     // projen's type omits `minify`, but the options are handed to Bundler.addBundle, which supports it.
     bundlingOptions: { externals: [], minify: true } as awscdk.LambdaFunctionCommonOptions['bundlingOptions'],

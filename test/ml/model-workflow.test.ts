@@ -178,7 +178,7 @@ describe('ModelWorkflow defaults', () => {
 
   test('the endpoint clean-up runs on stack delete, before the environment goes, and may delete only this pipeline\'s resources', () => {
     t.hasResourceProperties('Custom::CdkMwaaMlopsEndpointCleanup', { EndpointName: 'churn', PipelineName: 'churn', RemovalPolicy: 'destroy', ServiceTimeout: '960' });
-    t.hasResourceProperties('AWS::Lambda::Function', { Handler: 'endpoint_cleanup.handler', Runtime: 'python3.14', Timeout: 900 });
+    t.hasResourceProperties('AWS::Lambda::Function', { Handler: 'endpoint_cleanup.handler', Runtime: 'python3.15', Timeout: 900 });
     const [cleanupId] = Object.keys(t.findResources('Custom::CdkMwaaMlopsEndpointCleanup'));
     expect(Object.values(t.findResources('AWS::MWAA::Environment'))[0].DependsOn).toContain(cleanupId);
     const statements = rendered(roleStatements(t, 'ChurnEndpointCleanupRole'));

@@ -44,7 +44,9 @@ export function createEndpointCleanup(scope: Construct, options: EndpointCleanup
   }));
   const fn = new lambda.Function(scope, 'EndpointCleanupFunction', {
     description: `cdk-mwaa-mlops: deletes endpoint ${options.endpointName} and its configs and models on stack delete`,
-    runtime: lambda.Runtime.PYTHON_3_14,
+    // python3.15: the newest in Lambda's API and in the newest aws-cdk-lib (cdk-nag's AwsSolutions-L1 compares with that);
+    // constructed here, the floor aws-cdk-lib (which lacks PYTHON_3_15) knows it as well.
+    runtime: new lambda.Runtime('python3.15', lambda.RuntimeFamily.PYTHON, { supportsInlineCode: true }),
     architecture: lambda.Architecture.ARM_64,
     handler: 'endpoint_cleanup.handler',
     code: lambda.Code.fromAsset(HANDLER_DIRECTORY, { exclude: ['__pycache__', '*.pyc'] }),
