@@ -194,6 +194,20 @@ project.addTask('integ:update', {
   exec: 'integ-runner --directory test --language typescript --parallel-regions us-east-1 --dry-run --update-on-failed --force',
 });
 
+/* ---------- the synth-and-nag tests on the newest aws-cdk-lib and cdk-nag, besides the floor in node_modules ---------- */
+// Users get the newest aws-cdk-lib and cdk-nag from the registry; `test` runs on the floor that peerDependencies
+// promise. This installs the newest into test/newest-cdk (its own package.json, `latest`) and maps every require
+// of aws-cdk-lib, cdk-nag and constructs there (test/newest-cdk/jest.config.js), so src/ itself runs on them.
+project.addTask('test:newest-cdk', {
+  description: 'cdk-nag on the example app, the integ fixtures and the toolchain cases, on the newest aws-cdk-lib and cdk-nag',
+  // The newest aws-cdk-lib validates every template it synthesizes (about 1.4 s a synth); cdk-nag reads the tree instead.
+  env: { CDK_VALIDATION: 'false', CDK_DISABLE_VERSION_CHECK: '1' },
+  steps: [
+    { exec: 'sh test/newest-cdk/install.sh' },
+    { exec: 'jest --config test/newest-cdk/jest.config.js' },
+  ],
+});
+
 // A fresh clone runs `npx projen test` straight after `npm ci`: bundle the handler and build the Python env first
 // (the trigger's integration test drives a real Airflow from .venv).
 const bundleTask = project.tasks.tryFind('bundle')!;

@@ -38,7 +38,12 @@ export function nagFindings(scope: IConstruct): string[] {
 export function acknowledgements(scope: IConstruct): Array<{ path: string; id: string; reason: string }> {
   return scope.node.findAll().flatMap((c) => c.node.metadata
     .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-    .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id, reason }))));
+    .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({
+      path: c.node.path,
+      // aws-cdk-lib records the ids it is given under a namespace (`annotation::`, `Annotation::` in newer releases).
+      id: id.replace(/^[A-Za-z]+::(?=AwsSolutions-)/, ''),
+      reason,
+    }))));
 }
 
 /**
