@@ -200,8 +200,8 @@ project.addTask('integ:update', {
 // of aws-cdk-lib, cdk-nag and constructs there (test/newest-cdk/jest.config.js), so src/ itself runs on them.
 project.addTask('test:newest-cdk', {
   description: 'cdk-nag on the example app, the integ fixtures and the toolchain cases, on the newest aws-cdk-lib and cdk-nag',
-  // The newest aws-cdk-lib validates every template it synthesizes (about 1.4 s a synth); cdk-nag reads the tree instead.
-  env: { CDK_VALIDATION: 'false', CDK_DISABLE_VERSION_CHECK: '1' },
+  // cdk-nag reads the construct tree: nothing here synthesizes, so the newest aws-cdk-lib's template validation never runs.
+  env: { CDK_DISABLE_VERSION_CHECK: '1' },
   steps: [
     { exec: 'sh test/newest-cdk/install.sh' },
     { exec: 'jest --config test/newest-cdk/jest.config.js' },
