@@ -78,7 +78,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // The trigger handler (src/trigger/*.lambda.ts) is bundled by esbuild into assets/ with its AWS SDK client,
   // because the runtime's own SDK must not decide which client our InvokeRestApi command runs on.
   lambdaOptions: {
-    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    // The newest Node.js runtime in Lambda's API (botocore's Runtime enum) and in the newest aws-cdk-lib: cdk-nag's
+    // AwsSolutions-L1 compares with the newest that aws-cdk-lib knows, and constructing it makes the floor know it too.
+    runtime: new awscdk.LambdaRuntime('nodejs26.x', 'node26'),
     awsSdkConnectionReuse: false,
     // projen's type omits `minify`, but the options are handed to Bundler.addBundle, which supports it.
     bundlingOptions: { externals: [], minify: true } as awscdk.LambdaFunctionCommonOptions['bundlingOptions'],
@@ -211,6 +213,20 @@ project.addTask('integ:update', {
   description: 'Re-synthesize the integ snapshots after an intended change (review the diff before committing)',
   env: integEnv,
   exec: 'integ-runner --directory test --language typescript --parallel-regions us-east-1 --dry-run --update-on-failed --force',
+});
+
+/* ---------- the synth-and-nag tests on the newest aws-cdk-lib and cdk-nag, besides the floor in node_modules ---------- */
+// Users get the newest aws-cdk-lib and cdk-nag from the registry; `test` runs on the floor that peerDependencies
+// promise. This installs the newest into test/newest-cdk (its own package.json, `latest`) and maps every require
+// of aws-cdk-lib, cdk-nag and constructs there (test/newest-cdk/jest.config.js), so src/ itself runs on them.
+project.addTask('test:newest-cdk', {
+  description: 'cdk-nag on the example app, the integ fixtures and the toolchain cases, on the newest aws-cdk-lib and cdk-nag',
+  // cdk-nag reads the construct tree: nothing here synthesizes, so the newest aws-cdk-lib's template validation never runs.
+  env: { CDK_DISABLE_VERSION_CHECK: '1' },
+  steps: [
+    { exec: 'sh test/newest-cdk/install.sh' },
+    { exec: 'jest --config test/newest-cdk/jest.config.js' },
+  ],
 });
 
 // `npx projen test` runs every suite. A fresh clone runs it straight after `npm ci`, so it bundles the handler and

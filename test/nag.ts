@@ -1,4 +1,4 @@
-import { CfnResource } from 'aws-cdk-lib';
+import { CfnResource, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NagMessageLevel, NagPack, rules } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 
@@ -32,4 +32,29 @@ export function nagFindings(scope: IConstruct): string[] {
     }
   }
   return findings;
+}
+
+/** Every acknowledgement recorded on `scope` and below, as cdk-nag reads them. */
+export function acknowledgements(scope: IConstruct): Array<{ path: string; id: string; reason: string }> {
+  return scope.node.findAll().flatMap((c) => c.node.metadata
+    .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+    .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({
+      path: c.node.path,
+      // aws-cdk-lib records the ids it is given under a namespace (`annotation::`, `Annotation::` in newer releases).
+      id: id.replace(/^[A-Za-z]+::(?=AwsSolutions-)/, ''),
+      reason,
+    }))));
+}
+
+/**
+ * The acknowledgements whose reason does not name what their finding is about: the resource of an
+ * `[Resource::X]` finding, the action of an `[Action::X]` one, the managed policy of a `[Policy::...]` one.
+ */
+export function reasonsNotNamingTheirSubject(scope: IConstruct): string[] {
+  return acknowledgements(scope).filter(({ id, reason }) => {
+    const subject = id.match(/\[(Resource|Action|Policy)::(.*)\]$/);
+    if (!subject) return reason.length < 30;
+    const named = subject[1] === 'Policy' ? subject[2].split('/').pop()! : subject[2];
+    return !reason.includes(subject[1] === 'Resource' && named === '*' ? ' on *' : named);
+  }).map(({ path, id, reason }) => `${path} ${id}: ${reason}`).filter((line, i, all) => all.indexOf(line) === i);
 }

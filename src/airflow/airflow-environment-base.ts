@@ -3,6 +3,7 @@ import { Arn, ArnFormat, IResource, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { acknowledgeBucketDeploymentFindings } from './private/nag';
 
 /** An object in S3 and the version of it that MWAA loads. */
 export interface S3ObjectVersion {
@@ -158,6 +159,7 @@ export abstract class AirflowEnvironmentBase extends Resource implements IAirflo
       retainOnDelete: true,
       memoryLimit: 512,
     });
+    acknowledgeBucketDeploymentFindings(this.dagDeployment, this.dagBucket.encryptionKey !== undefined);
     this.onDagDeploymentCreated(this.dagDeployment);
   }
 

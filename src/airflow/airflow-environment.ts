@@ -14,7 +14,7 @@ import { EnvironmentClass } from './environment-class';
 import { AirflowLogLevel, AirflowLoggingOptions } from './logging';
 import { componentLogging } from './private/component-logging';
 import { createExecutionRole, environmentArnFor, logGroupArnPattern } from './private/execution-role';
-import { acknowledgeBucketDeploymentFindings, acknowledgeProviderFindings } from './private/nag';
+import { acknowledgeBucketDeploymentFindings, acknowledgeLogGroupDelete, acknowledgeProviderFindings } from './private/nag';
 import { createDefaultVpc, selectEnvironmentSubnets } from './private/network';
 import { validateCapacity, validateEnvironmentName, validateMaintenanceWindow, validateRequirements } from './private/validate';
 import { headObjectVersion, putVersionedText } from './private/versioned-object';
@@ -346,6 +346,7 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
         removalPolicy,
       });
       logRetention.node.addDependency(this.cfnEnvironment);
+      if (removalPolicy === RemovalPolicy.DESTROY) acknowledgeLogGroupDelete(this, `airflow-${this.environmentName}-${c.logGroupSuffix}`);
     }
 
     if (props.dagsDirectory) this.addDagsFromDirectory(props.dagsDirectory);
@@ -379,7 +380,6 @@ export class AirflowEnvironment extends AirflowEnvironmentBase {
   protected onDagDeploymentCreated(deployment: s3deploy.BucketDeployment): void {
     // DAGs land before the environment starts parsing.
     this.cfnEnvironment.node.addDependency(deployment);
-    acknowledgeBucketDeploymentFindings(deployment, this.encryptionKey !== undefined);
   }
 
   private createSecurityGroup(): ec2.SecurityGroup {

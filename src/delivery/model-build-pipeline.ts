@@ -13,7 +13,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { PipelineSource } from './pipeline-source';
 import { imageBuildSpec, stageBuildSpec, validateBuildSpec } from './private/buildspecs';
-import { acknowledgePipelineFindings } from './private/nag';
+import { acknowledgePipelineFindings, grantImagePush } from './private/nag';
 import { validatePrefix } from './private/validate';
 import { PreprocessingCodeLocation } from '../ml/workflow-options';
 import { EncryptedLogGroups } from '../private/encrypted-log-groups';
@@ -180,7 +180,7 @@ export class ModelBuildPipeline extends Construct {
       IMAGE_REPOSITORY_URI: { value: this.imageRepository.repositoryUri },
       IMAGE_REPOSITORY_NAME: { value: this.imageRepository.repositoryName },
     }, true);
-    this.imageRepository.grantPullPush(this.imageProject);
+    grantImagePush(this, this.imageRepository, this.imageProject);
     this.imageProject.addToRolePolicy(new iam.PolicyStatement({
       actions: ['ecr:DescribeImages'],
       resources: [this.imageRepository.repositoryArn],
@@ -313,6 +313,7 @@ export class ModelBuildPipeline extends Construct {
       encryptionKey: this.encryptionKey,
       timeout,
       logging: { cloudWatch: { logGroup } },
+      grantReportGroupPermissions: false, // the buildspecs publish no test reports
       cache: privileged ? codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER) : undefined,
     });
   }

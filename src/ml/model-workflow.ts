@@ -15,7 +15,7 @@ import { dagRunStatements, DagResources } from './private/dag-grants';
 import { createDataBucket } from './private/data-bucket';
 import { createEndpointCleanup } from './private/endpoint-cleanup';
 import { createPreprocessingJob } from './private/glue-job';
-import { acknowledgeWorkflowFindings } from './private/nag';
+import { acknowledgeWorkflowFindings, grantDagRuns } from './private/nag';
 import { pipelineConfig } from './private/pipeline-config';
 import { createRollbackAlarms } from './private/rollback-alarms';
 import { grantOtherBucketKey, grantPrefix } from './private/s3-access';
@@ -360,14 +360,13 @@ export class ModelWorkflow extends Construct {
       rollbackAlarms: this.rollbackAlarms,
     }));
 
-    const granted = dagRunStatements(this, this.dagResources).map((s) => props.environment.addToRolePolicy(s).statementAdded);
-    if (!granted.every(Boolean)) {
+    if (!grantDagRuns(this, props.environment, this.dagResources)) {
       Annotations.of(this).addWarningV2('cdk-mwaa-mlops:workflow-ungranted',
         `The execution role of environment ${props.environment.environmentName} is not known to this app, so the DAGs of ` +
         `pipeline ${this.pipelineName} have no permissions yet: call grantRunDags(role) with the environment's execution role ` +
         '(or pass executionRole to AirflowEnvironment.fromEnvironmentAttributes)');
     }
-    acknowledgeWorkflowFindings(this, this.dagResources, (props.environment as { executionRole?: iam.IRole }).executionRole);
+    acknowledgeWorkflowFindings(this);
   }
 
   /**

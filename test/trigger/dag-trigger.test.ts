@@ -122,7 +122,7 @@ describe('DagTrigger function, queue, alarms and permissions', () => {
     const t = template(stack);
     const queueId = Object.keys(t.findResources('AWS::SQS::Queue'))[0];
     t.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs24.x',
+      Runtime: 'nodejs26.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       Timeout: 60,

@@ -13,6 +13,9 @@ export interface ExecutionRoleOptions {
   readonly encryptionKey?: kms.IKey;
 }
 
+/** The Celery queues, as cdk-nag prints their ARN. */
+const CELERY_QUEUES = 'arn:<AWS::Partition>:sqs:<AWS::Region>:*:airflow-celery-*';
+
 /** What MWAA documents for its queue and bucket encryption, with either kind of key. */
 const KMS_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey*', 'kms:Encrypt'];
 
@@ -59,6 +62,11 @@ export function createExecutionRole(scope: Construct, options: ExecutionRoleOpti
       ],
       resources: [logGroups],
     }),
+    // What the MWAA documentation grants on the source bucket (DAGs, plugins, requirements, startup script, versions).
+    new iam.PolicyStatement({
+      actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'],
+      resources: [options.bucket.bucketArn, options.bucket.arnForObjects('*')],
+    }),
     // These three actions have no resource-level permissions: AWS requires '*'.
     new iam.PolicyStatement({ actions: ['logs:DescribeLogGroups', 's3:GetAccountPublicAccessBlock'], resources: ['*'] }),
     new iam.PolicyStatement({
@@ -89,20 +97,23 @@ export function createExecutionRole(scope: Construct, options: ExecutionRoleOpti
   ];
   const policy = new iam.Policy(scope, 'ExecutionPolicy', { statements });
   policy.attachToRole(role);
-  options.bucket.grantRead(role);
+  // The source bucket's own key, when it is not the environment's (whose statement above covers S3).
+  if (options.bucket.encryptionKey && options.bucket.encryptionKey !== options.encryptionKey) options.bucket.encryptionKey.grantDecrypt(role);
 
   const reason = (why: string) => ({ reason: why });
   acknowledge(policy,
-    { id: `AwsSolutions-IAM5[Resource::${nagString(scope, logGroups)}]`, ...reason('MWAA creates one log group per Airflow component, named airflow-<environment>-<Component>; the pattern covers only this environment.') },
-    { id: 'AwsSolutions-IAM5[Resource::*]', ...reason('logs:DescribeLogGroups, s3:GetAccountPublicAccessBlock and cloudwatch:PutMetricData have no resource-level permissions; PutMetricData is limited to the AmazonMWAA namespace.') },
-    { id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:*:airflow-celery-*]', ...reason('The Celery queues are created by MWAA in its own account; MWAA documents this account wildcard.') },
+    { id: `AwsSolutions-IAM5[Resource::${nagString(scope, logGroups)}]`, ...reason(`${nagString(scope, logGroups)}: MWAA creates one log group per Airflow component, named airflow-<environment>-<Component>; the pattern covers only this environment.`) },
+    { id: 'AwsSolutions-IAM5[Resource::*]', ...reason('logs:DescribeLogGroups, s3:GetAccountPublicAccessBlock, cloudwatch:PutMetricData on *: they have no resource-level permissions; PutMetricData is limited to the AmazonMWAA namespace.') },
+    { id: `AwsSolutions-IAM5[Resource::${CELERY_QUEUES}]`, ...reason(`${CELERY_QUEUES}: the Celery queues are created by MWAA in its own account; MWAA documents this account wildcard.`) },
     { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', ...reason('MWAA documents kms:GenerateDataKey* for its queue and bucket encryption; it is limited to SQS/S3 through kms:ViaService.') },
   );
-  acknowledge(role,
-    { id: 'AwsSolutions-IAM5[Action::s3:GetObject*]', ...reason('MWAA reads DAGs, plugins, requirements and the startup script (with their versions) from its source bucket.') },
-    { id: 'AwsSolutions-IAM5[Action::s3:GetBucket*]', ...reason('MWAA reads the source bucket configuration (versioning, public access block) before using it.') },
-    { id: 'AwsSolutions-IAM5[Action::s3:List*]', ...reason('MWAA lists the dags/ prefix of its source bucket to sync DAG files.') },
-    { id: `AwsSolutions-IAM5[Resource::${nagString(scope, options.bucket.bucketArn)}/*]`, ...reason('MWAA reads any object under its own source bucket.') },
+  // On this policy only: the same action families or the bucket's objects added to another policy stay reported.
+  const objects = `${nagString(scope, options.bucket.bucketArn)}/*`;
+  acknowledge(policy,
+    { id: 'AwsSolutions-IAM5[Action::s3:GetObject*]', ...reason(`s3:GetObject* on ${objects}: MWAA reads DAGs, plugins, requirements and the startup script (with their versions) from its source bucket.`) },
+    { id: 'AwsSolutions-IAM5[Action::s3:GetBucket*]', ...reason('s3:GetBucket* on the source bucket: MWAA reads its configuration (versioning, public access block) before using it.') },
+    { id: 'AwsSolutions-IAM5[Action::s3:List*]', ...reason('s3:List* on the source bucket: MWAA lists the dags/ prefix to sync DAG files.') },
+    { id: `AwsSolutions-IAM5[Resource::${objects}]`, ...reason(`s3:GetObject*, s3:GetBucket*, s3:List* on ${objects}: MWAA reads any object of its own source bucket.`) },
   );
   return { role, policy };
 }

@@ -33,9 +33,10 @@ export function headObjectVersion(
     new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [bucket.arnForObjects(`${keyPrefix}*`)] }));
   encryptionKey?.grantDecrypt(resource);
   resource.node.addDependency(dependsOn);
+  const plugins = `${nagString(resource, bucket.arnForObjects(keyPrefix))}*`;
   acknowledge(resource, {
-    id: `AwsSolutions-IAM5[Resource::${nagString(resource, bucket.arnForObjects(keyPrefix))}*]`,
-    reason: 'The plugins zip is named by its content hash, known only at deploy time; reads are limited to the plugins/ prefix.',
+    id: `AwsSolutions-IAM5[Resource::${plugins}]`,
+    reason: `${plugins}: the plugins zip is named by its content hash, known only at deploy time; reads are limited to the plugins/ prefix.`,
   });
   return { key, versionId: resource.getResponseField('VersionId') };
 }

@@ -1,8 +1,10 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { IConstruct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { acknowledge, Finding } from '../../private/acknowledge';
-import { nagString } from '../../private/nag-ids';
+import { addUnscopedPolicy, nagString } from '../../private/nag-ids';
 
 /** The wildcard actions of aws-cdk-lib's bucket and key grants (`grantReadWrite`, `grantPut`, `grantEncryptDecrypt`). */
 const GRANT_ACTIONS = ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'];
@@ -24,30 +26,41 @@ export function acknowledgePipelineFindings(parts: PipelineParts): void {
     })),
     {
       id: `AwsSolutions-IAM5[Resource::${nagString(parts.scope, parts.artifactBucketArn)}/*]`,
-      reason: 'Pipeline artifacts are objects of this pipeline\'s own artifact bucket with names CodePipeline chooses per execution.',
+      reason: `${nagString(parts.scope, parts.artifactBucketArn)}/*: pipeline artifacts are objects of this pipeline's own artifact bucket with names CodePipeline chooses per execution.`,
     },
   ];
   for (const role of parts.scope.node.findAll().filter((c): c is iam.Role => c instanceof iam.Role)) {
     acknowledge(role, ...artifacts);
   }
   for (const project of Object.values(parts.projects)) {
-    const name = nagString(parts.scope, project.projectName);
-    acknowledge(project,
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/${name}:*]`,
-        reason: 'aws-cdk-lib lets a CodeBuild project write the log streams of its default log group, whose stream names are per build.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/${name}-*]`,
-        reason: 'aws-cdk-lib lets a CodeBuild project create and write its own test report groups, named after the project.',
-      });
+    // aws-cdk-lib grants every project its default log group, /aws/codebuild/<project>, with the stream wildcard; the
+    // ARN is formatted as aws-cdk-lib formats it, so the id matches on env-agnostic and explicit-env stacks alike.
+    const defaultLogStreams = Stack.of(project).formatArn({
+      service: 'logs', resource: 'log-group', resourceName: `/aws/codebuild/${project.projectName}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    acknowledge(project, {
+      id: `AwsSolutions-IAM5[Resource::${nagString(project, defaultLogStreams)}:*]`,
+      reason: `aws-cdk-lib grants each CodeBuild project the streams of its default log group ${nagString(project, defaultLogStreams)}:* ` +
+        '(stream names are per build); the builds log to their own encrypted group instead.',
+    });
   }
   acknowledge(parts.projects.stage, {
     id: `AwsSolutions-IAM5[Resource::${nagString(parts.scope, parts.scriptObjectsArn)}]`,
-    reason: 'The staging build writes each commit\'s code under the staging prefix: object names carry the commit.',
+    reason: `${nagString(parts.scope, parts.scriptObjectsArn)}: the staging build writes each commit's code under the staging prefix, in objects named after the commit.`,
   });
-  acknowledge(parts.projects.image, {
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'ecr:GetAuthorizationToken (docker login) has no resource; pushing is granted on this repository only.',
-  });
+}
+
+/**
+ * Lets the image build pull and push `repository` (aws-cdk-lib's grantPullPush actions) and log in to the registry:
+ * `ecr:GetAuthorizationToken` has no resource-level permissions, so it sits in a policy of its own, the only place
+ * a `*` resource is acknowledged for this project.
+ */
+export function grantImagePush(scope: Construct, repository: ecr.IRepository, project: codebuild.PipelineProject): void {
+  repository.grant(project, 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage',
+    'ecr:CompleteLayerUpload', 'ecr:UploadLayerPart', 'ecr:InitiateLayerUpload', 'ecr:PutImage');
+  const login = addUnscopedPolicy(scope, 'ImageBuildUnscopedPolicy', project.role!,
+    [new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] })],
+    'docker login to the registry; the token only authenticates, and pulling and pushing are granted on this repository alone.');
+  // The pipeline's first execution starts when it is created: the build must be able to log in by then.
+  project.node.defaultChild!.node.addDependency(login);
 }

@@ -26,6 +26,24 @@ export interface DagResources {
   readonly rollbackAlarms: cloudwatch.IAlarm[];
 }
 
+/** Why each statement with a wildcard resource is as narrow as SageMaker and S3 allow, by statement. */
+const WILDCARD_REASONS = new WeakMap<iam.PolicyStatement, string>();
+
+function explained(statement: iam.PolicyStatement, why: string): iam.PolicyStatement {
+  WILDCARD_REASONS.set(statement, why);
+  return statement;
+}
+
+/** The reason a statement of `dagRunStatements` carries a wildcard resource (undefined for the others). */
+export function wildcardReason(statement: iam.PolicyStatement): string | undefined {
+  return WILDCARD_REASONS.get(statement);
+}
+
+/** Whether a statement names `*` as its one resource (actions without resource-level permissions). */
+export function isUnscoped(statement: iam.PolicyStatement): boolean {
+  return statement.resources.length === 1 && statement.resources[0] === '*';
+}
+
 /**
  * Exactly the calls the training and deployment DAGs make (the operators of the Amazon provider and the DAGs' own
  * boto3 tasks), on this pipeline's resources only. SageMaker resources the DAGs create are named
@@ -40,14 +58,14 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
       actions: ['glue:GetJob', 'glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'],
       resources: [stack.formatArn({ service: 'glue', resource: 'job', resourceName: r.glueJobName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
     }),
-    new iam.PolicyStatement({
+    explained(new iam.PolicyStatement({
       actions: [
         'sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob',
         'sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags',
       ],
       resources: [sagemaker('training-job', `${p}-train-*`), sagemaker('processing-job', `${p}-eval-*`)],
-    }),
-    new iam.PolicyStatement({
+    }), `the DAGs name each run's jobs ${p}-<stage>-<run key> (naming.py), so the name ends in the run key`),
+    explained(new iam.PolicyStatement({
       actions: [
         'sagemaker:CreateModelPackageGroup',
         'sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:AddTags',
@@ -56,7 +74,7 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
         sagemaker('model-package-group', r.modelPackageGroupName),
         sagemaker('model-package', `${r.modelPackageGroupName}/*`),
       ],
-    }),
+    }), `a model package ARN ends in the version number SageMaker assigns within the group ${r.modelPackageGroupName}`),
     // ListModelPackages has no resource-level permissions; the DAGs always filter by the group.
     new iam.PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] }),
     new iam.PolicyStatement({
@@ -69,10 +87,10 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
       resources: [r.imageRepository.repositoryArn],
     }),
     // The quality gate reads the evaluation report; the training operator checks its input splits exist (HeadObject).
-    new iam.PolicyStatement({
+    explained(new iam.PolicyStatement({
       actions: ['s3:GetObject'],
       resources: [r.dataBucket.arnForObjects(`${r.processedPrefix}*`), r.dataBucket.arnForObjects(`${r.artifactsPrefix}*`)],
-    }),
+    }), 'each run writes its splits, model and evaluation report under keys named by the run, below this pipeline\'s prefixes'),
     // ... and that the bucket exists (HeadBucket), which S3 authorizes as s3:ListBucket with no prefix: the role may
     // list the data bucket's key names (not read other pipelines' objects).
     new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [r.dataBucket.bucketArn] }),
@@ -91,7 +109,7 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
     statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [r.dataBucket.encryptionKey.keyArn] }));
   }
   if (r.endpointName) {
-    statements.push(new iam.PolicyStatement({
+    statements.push(explained(new iam.PolicyStatement({
       actions: [
         'sagemaker:CreateModel', 'sagemaker:DescribeModel',
         'sagemaker:CreateEndpointConfig', 'sagemaker:DescribeEndpointConfig',
@@ -103,7 +121,7 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
         // SageMaker ARNs carry names in lower case.
         sagemaker('endpoint', r.endpointName.toLowerCase()),
       ],
-    }));
+    }), `the deployment DAG names each package's model and endpoint config ${p}-model-<run key> and ${p}-config-<run key>`));
   }
   if (r.rollbackAlarms.length > 0) {
     statements.push(new iam.PolicyStatement({

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { sagemakerArns } from './sagemaker-arn';
+import { addUnscopedPolicy, addWildcardStatement } from '../../private/nag-ids';
 
 const HANDLER_DIRECTORY = path.join(__dirname, '..', '..', '..', 'assets', 'cleanup');
 
@@ -32,18 +33,19 @@ export function createEndpointCleanup(scope: Construct, options: EndpointCleanup
     actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint'],
     resources: [sagemaker('endpoint', options.endpointName.toLowerCase())],
   }));
-  role.addToPrincipalPolicy(new iam.PolicyStatement({
+  addWildcardStatement(role, new iam.PolicyStatement({
     actions: ['sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel'],
     resources: [sagemaker('endpoint-config', `${options.pipelineName}-config-*`), sagemaker('model', `${options.pipelineName}-model-*`)],
-  }));
-  // The List calls have no resource-level permissions; the handler filters by the pipeline's name prefixes.
-  role.addToPrincipalPolicy(new iam.PolicyStatement({
+  }), `the deployment DAG names each run's endpoint configs and models ${options.pipelineName}-config-<run key> and ${options.pipelineName}-model-<run key>.`);
+  const listPolicy = addUnscopedPolicy(scope, 'EndpointCleanupUnscopedPolicy', role, [new iam.PolicyStatement({
     actions: ['sagemaker:ListEndpointConfigs', 'sagemaker:ListModels'],
     resources: ['*'],
-  }));
+  })], 'SageMaker has no resource-level permissions for List calls; the handler filters by the pipeline\'s name prefixes.');
   const fn = new lambda.Function(scope, 'EndpointCleanupFunction', {
     description: `cdk-mwaa-mlops: deletes endpoint ${options.endpointName} and its configs and models on stack delete`,
-    runtime: lambda.Runtime.PYTHON_3_14,
+    // python3.15: the newest in Lambda's API and in the newest aws-cdk-lib (cdk-nag's AwsSolutions-L1 compares with that);
+    // constructed here, the floor aws-cdk-lib (which lacks PYTHON_3_15) knows it as well.
+    runtime: new lambda.Runtime('python3.15', lambda.RuntimeFamily.PYTHON, { supportsInlineCode: true }),
     architecture: lambda.Architecture.ARM_64,
     handler: 'endpoint_cleanup.handler',
     code: lambda.Code.fromAsset(HANDLER_DIRECTORY, { exclude: ['__pycache__', '*.pyc'] }),
@@ -64,7 +66,7 @@ export function createEndpointCleanup(scope: Construct, options: EndpointCleanup
       RemovalPolicy: options.removalPolicy === RemovalPolicy.RETAIN ? 'retain' : 'destroy',
     },
   });
-  // Deleted before its role loses the permissions it needs.
-  resource.node.addDependency(role);
+  // Deleted before its role loses the permissions it needs (the List calls are in a policy of their own).
+  resource.node.addDependency(role, listPolicy);
   return resource;
 }

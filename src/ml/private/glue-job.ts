@@ -8,6 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { grantOtherBucketKey, grantPrefix } from './s3-access';
+import { addUnscopedPolicy, addWildcardStatement } from '../../private/nag-ids';
 import { GlueWorkerType, PreprocessingCodeLocation } from '../workflow-options';
 
 /** The Glue job's script: it runs the staged `preprocess` module of the run's commit (see the file). */
@@ -51,12 +52,14 @@ export function createPreprocessingJob(scope: Construct, options: PreprocessingJ
     actions: ['s3:GetObject'],
     resources: [script.bucket.arnForObjects(script.s3ObjectKey)],
   }));
-  grantPrefix(role, options.code.bucket, options.code.prefix, ['s3:GetObject']);
+  grantPrefix(role, options.code.bucket, options.code.prefix, ['s3:GetObject'],
+    'the model build stages each commit\'s preprocessing code under keys named by the commit, below this prefix.');
   const codeKey = options.code.encryptionKey ?? options.code.bucket.encryptionKey;
   if (codeKey) codeKey.grantDecrypt(role);
-  grantPrefix(role, options.dataBucket, options.rawPrefix, ['s3:GetObject']);
+  grantPrefix(role, options.dataBucket, options.rawPrefix, ['s3:GetObject'], 'raw data arrives under keys named at upload time, below this prefix.');
   // Spark writes through _temporary/ folders that it deletes when the job commits.
-  grantPrefix(role, options.dataBucket, options.processedPrefix, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
+  grantPrefix(role, options.dataBucket, options.processedPrefix, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+    'each run writes its splits (and Spark its _temporary/ files) under keys named by the run, below this pipeline\'s prefix.');
   grantOtherBucketKey(role, options.dataBucket, key, 'kms:Decrypt', 'kms:GenerateDataKey');
 
   const logGroup = new logs.LogGroup(scope, 'GlueLogs', {
@@ -70,19 +73,19 @@ export function createPreprocessingJob(scope: Construct, options: PreprocessingJ
   const glueLogs = stack.formatArn({
     service: 'logs', resource: 'log-group', resourceName: '/aws-glue/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
-  role.addToPrincipalPolicy(new iam.PolicyStatement({
+  addWildcardStatement(role, new iam.PolicyStatement({
     actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
     resources: [glueLogs],
-  }));
+  }), 'Glue names its log groups and streams per job run below /aws-glue/ (continuous, output and error logs).');
   role.addToPrincipalPolicy(new iam.PolicyStatement({
     actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
     resources: [key.keyArn],
   }));
-  role.addToPrincipalPolicy(new iam.PolicyStatement({
+  addUnscopedPolicy(scope, 'GlueUnscopedPolicy', role, [new iam.PolicyStatement({
     actions: ['cloudwatch:PutMetricData'],
     resources: ['*'],
     conditions: { StringEquals: { 'cloudwatch:namespace': 'Glue' } },
-  }));
+  })], 'CloudWatch has no resource-level permissions for metrics; the condition limits it to the Glue namespace.');
   key.addToResourcePolicy(new iam.PolicyStatement({
     sid: `AllowGlueLogs${Names.uniqueId(scope).slice(-24)}`,
     principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],

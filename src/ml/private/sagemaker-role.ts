@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { grantOtherBucketKey, grantPrefix } from './s3-access';
+import { addUnscopedPolicy, addWildcardStatement } from '../../private/nag-ids';
 
 export interface SageMakerRoleOptions {
   readonly pipelineName: string;
@@ -28,13 +29,17 @@ export function createSageMakerRole(scope: Construct, options: SageMakerRoleOpti
     }),
   });
   // Training reads the splits; evaluation reads the test split and the model; the model container reads the model.
-  grantPrefix(role, options.dataBucket, options.processedPrefix, ['s3:GetObject']);
-  grantPrefix(role, options.dataBucket, options.artifactsPrefix, ['s3:GetObject', 's3:PutObject']);
+  grantPrefix(role, options.dataBucket, options.processedPrefix, ['s3:GetObject'],
+    'training and evaluation read each run\'s splits, under keys named by the run below this pipeline\'s prefix.');
+  grantPrefix(role, options.dataBucket, options.artifactsPrefix, ['s3:GetObject', 's3:PutObject'],
+    'each run\'s model and evaluation report are written under keys named by the run below this pipeline\'s prefix.');
   if (options.checkpointsPrefix) {
-    grantPrefix(role, options.dataBucket, options.checkpointsPrefix, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
+    grantPrefix(role, options.dataBucket, options.checkpointsPrefix, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      'spot training saves and prunes checkpoints under keys named by the job, below this pipeline\'s prefix.');
   }
   grantOtherBucketKey(role, options.dataBucket, options.encryptionKey, 'kms:Decrypt', 'kms:GenerateDataKey');
-  options.imageRepository.grantPull(role);
+  // The pull actions on this repository; the registry token (no resource-level permissions) in its own policy below.
+  options.imageRepository.grant(role, 'ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage');
   // Volumes and outputs are encrypted with the pipeline's key; SageMaker attaches volumes through a grant.
   role.addToPrincipalPolicy(new iam.PolicyStatement({
     actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
@@ -47,16 +52,19 @@ export function createSageMakerRole(scope: Construct, options: SageMakerRoleOpti
   }));
   const logGroups = ['/aws/sagemaker/TrainingJobs', '/aws/sagemaker/ProcessingJobs'];
   if (options.endpointName) logGroups.push(`/aws/sagemaker/Endpoints/${options.endpointName}`);
-  role.addToPrincipalPolicy(new iam.PolicyStatement({
+  addWildcardStatement(role, new iam.PolicyStatement({
     actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
     resources: logGroups.map((name) => stack.formatArn({
       service: 'logs', resource: 'log-group', resourceName: `${name}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     })),
-  }));
-  role.addToPrincipalPolicy(new iam.PolicyStatement({
-    actions: ['cloudwatch:PutMetricData'],
-    resources: ['*'],
-    conditions: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/*'] } },
-  }));
+  }), 'SageMaker names one log stream per job or endpoint instance in these groups.');
+  addUnscopedPolicy(scope, 'SageMakerUnscopedPolicy', role, [
+    new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+    new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/*'] } },
+    }),
+  ], 'neither has resource-level permissions: the registry token only authenticates (pulls are granted on this repository alone), and metrics are limited to the /aws/sagemaker/ namespaces.');
   return role;
 }

@@ -13,7 +13,7 @@ export function acknowledgeTriggerFindings(trigger: Construct, options: { usesVp
   if (options.usesVpc) {
     acknowledge(trigger.node.findChild('Role'), {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-      reason: 'aws-cdk-lib attaches this managed policy to a function placed in a VPC; it only manages the network interfaces Lambda needs there.',
+      reason: 'aws-cdk-lib attaches AWSLambdaVPCAccessExecutionRole to a function placed in a VPC; it only manages the network interfaces Lambda needs there.',
     });
   }
 }
