@@ -5,8 +5,8 @@
 # synth, a planted type error and a planted finding prove that it can.
 #
 # node_modules comes from the committed lockfile (`npm ci`), so a red run is a change of ours, never a registry release
-# mid-run; refresh it to the registry's newest with `npm install` in test/consumers/cdk-init-app. It is reinstalled
-# only when the lockfile changes, and the library only when the tarball does (npm's cache serves the rest).
+# mid-run; refresh it to the registry's newest with `npm install` in test/consumers/cdk-init-app. `npm ci` runs once per
+# lockfile into a cache outside the clone (copied in: a fresh clone takes seconds), the library once per tarball.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -23,9 +23,19 @@ synth=(npx --no-install cdk synth --no-notices --quiet)
 lock_sum=$(sha256sum "$app/package-lock.json" | cut -d' ' -f1)
 stamp="$app/node_modules/.installed-from-lock"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
-  (cd "$app" && npm ci --no-audit --no-fund)
+  cache="${CDK_MWAA_MLOPS_CACHE:-$HOME/.cache/cdk-mwaa-mlops}/cdk-init-app-${lock_sum:0:16}"
+  mkdir -p "$(dirname "$cache")"
+  exec 9>"$cache.lock"
+  flock 9
+  if [ ! -f "$cache/.complete" ]; then
+    rm -rf "$cache" && mkdir -p "$cache"
+    cp "$app/package.json" "$app/package-lock.json" "$cache/"
+    (cd "$cache" && npm ci --no-audit --no-fund)
+    touch "$cache/.complete"
+  fi
+  flock -u 9
+  rm -rf "$app/node_modules" && cp -a "$cache/node_modules" "$app/node_modules"
   echo "$lock_sum" > "$stamp"
-  rm -f "$app/node_modules/.installed-library"
 fi
 # The library as a user installs it, from the tarball (npm checks its peer dependencies); package files stay untouched.
 tarball=$(ls dist/js/cdk-mwaa-mlops@*.jsii.tgz)
