@@ -273,7 +273,7 @@ packageAll.exec('echo "package-all: no .NET SDK (dotnet) on PATH, package:dotnet
 
 // Consumer apps: package, install into a Python venv / Maven project / Go module, synthesize, compare with TypeScript.
 const consumersTask = project.addTask('test:consumers', {
-  description: 'Package every language, check the assets in each package, synthesize the example in Python, Java and Go and compare the templates with TypeScript',
+  description: 'Package every language, check the assets in each package, synthesize the example in Python, Java and Go and compare the templates with TypeScript, synthesize a cdk-init app with cdk-nag',
   env: { TS_NODE_PROJECT: 'tsconfig.dev.json', CDK_DISABLE_VERSION_CHECK: '1' },
 });
 consumersTask.spawn(venvTask);
@@ -287,8 +287,14 @@ consumersTask.exec('jsii-pacmak -v --code-only --target go --target dotnet');
 consumersTask.exec('test/consumers/synth-typescript.sh', { name: 'TypeScript: the example app, from src/ and from the npm package' });
 consumersTask.exec('test/consumers/synth-python.sh', { name: 'Python: install the wheel, synthesize examples/python' });
 consumersTask.exec('test/consumers/synth-java.sh', { name: 'Java: install the jar, synthesize examples/java' });
-consumersTask.exec('test/consumers/synth-go.sh', { name: 'Go: synthesize examples/go where the module proxy serves its dependencies' });
+consumersTask.exec('test/consumers/synth-go.sh', { name: 'Go: synthesize examples/go on aws-cdk-go v2.277.0, and examples/app.ts on the same aws-cdk-lib' });
 consumersTask.exec('test/consumers/compile-dotnet.sh', { name: '.NET: compile the generated code where a .NET SDK is installed' });
+// A user's app as `cdk init app --language typescript` makes it (TypeScript 7, tsx, the newest aws-cdk-lib, cdk-nag 3), with
+// its own lockfile and toolchain: the project's tsc and eslint leave it alone, and so do they the copies it plants in dist/.
+consumersTask.exec('test/consumers/cdk-init-app.sh', { name: 'TypeScript: cdk synth of a cdk-init app on the npm package, failing on type errors and cdk-nag findings' });
+project.tsconfigDev.addExclude('test/consumers/cdk-init-app');
+project.tsconfigDev.addExclude('dist');
+project.eslint!.addIgnorePattern('test/consumers/cdk-init-app/');
 consumersTask.exec('.venv/bin/python -m pytest test/consumers -q -rs -p no:cacheprovider');
 
 /* ---------- the main job and the benchmark ---------- */

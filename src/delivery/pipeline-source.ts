@@ -6,9 +6,9 @@ import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { acknowledgeBucketNotificationsHandler } from '../private/nag-ids';
+import { starterRepositoryAsset } from './private/starter-asset';
 import { validateBranch, validateCodeCommitRepositoryName, validateConnectionArn, validateObjectKey, validateRepositoryPath } from './private/validate';
 
 const STARTER_DIRECTORY = path.join(__dirname, '..', '..', 'assets', 'starter');
@@ -82,7 +82,10 @@ export interface PipelineSourceConfig {
  * trigger, never by polling.
  */
 export abstract class PipelineSource {
-  /** The starter model repository shipped with the library (assets/starter): the first commit of `newCodeCommitRepository`. */
+  /**
+   * The starter model repository shipped with the library (assets/starter): the first commit of `newCodeCommitRepository`.
+   * Its `.gitignore` is shipped as `gitignore` (npm never packs the real name) and renamed when the repository is seeded.
+   */
   public static readonly STARTER_REPOSITORY_DIRECTORY = STARTER_DIRECTORY;
 
   /** A GitHub, GitLab or Bitbucket repository through a CodeConnections connection; pushes to the branch start the pipeline (a V2 trigger). */
@@ -138,10 +141,8 @@ export abstract class PipelineSource {
     return new (class extends PipelineSource {
       public readonly kind = 'new-codecommit';
       public bind(scope: Construct, _pipeline: codepipeline.IPipeline, output: codepipeline.Artifact): PipelineSourceConfig {
-        const starter = new s3assets.Asset(scope, 'StarterRepository', {
-          path: PipelineSource.STARTER_REPOSITORY_DIRECTORY,
-          exclude: ['__pycache__', '*.pyc', '.pytest_cache', '.ruff_cache', 'data/raw'],
-        });
+        const starter = starterRepositoryAsset(scope, 'StarterRepository', PipelineSource.STARTER_REPOSITORY_DIRECTORY,
+          ['__pycache__', '*.pyc', '.pytest_cache', '.ruff_cache', 'data/raw']);
         const repository = new codecommit.Repository(scope, 'SourceRepository', {
           repositoryName: options.repositoryName,
           description: 'Model code: Dockerfile, training and serving code, Glue preprocessing script (cdk-mwaa-mlops starter)',

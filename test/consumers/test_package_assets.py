@@ -14,8 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist"
 HANDLER_BUNDLE = "assets/trigger/dag-trigger.lambda/index.js"
-# npm never packs a file named .gitignore, and every other language ships the npm tarball.
-NPM_NEVER_PACKS = {"assets/starter/.gitignore"}
+# npm never packs a file named .gitignore, and every other language ships the npm tarball: the starter's is shipped under
+# this name, and newCodeCommitRepository restores `.gitignore` when it seeds the repository.
+STARTER_GITIGNORE = "assets/starter/gitignore"
 
 
 def tracked_assets() -> set[str]:
@@ -67,12 +68,20 @@ def packed_assets(tarball: bytes) -> dict[str, bytes]:
 @pytest.mark.parametrize("package", PACKAGES)
 def test_package_ships_every_asset_as_on_disk(package):
     packed = packed_assets(PACKAGES[package]())
-    expected = (tracked_assets() - NPM_NEVER_PACKS) | {HANDLER_BUNDLE}
+    expected = tracked_assets() | {HANDLER_BUNDLE}
 
     assert sorted(expected - packed.keys()) == [], f"missing from the {package}"
     assert sorted(packed.keys() - expected) == [], f"not tracked in git, yet in the {package}"
     changed = [name for name in sorted(expected) if packed[name] != (ROOT / name).read_bytes()]
     assert changed == [], f"the {package} ships a different version of these files than assets/ holds"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_package_ships_the_starter_gitignore(package):
+    gitignore = packed_assets(PACKAGES[package]()).get(STARTER_GITIGNORE, b"").decode()
+
+    assert gitignore == (ROOT / STARTER_GITIGNORE).read_text(), f"the {package} lacks the starter's .gitignore"
+    assert {"__pycache__/", "data/raw/"} <= set(gitignore.split()), "the starter's .gitignore lost its caches and raw data"
 
 
 def test_the_handler_bundle_is_not_empty():
