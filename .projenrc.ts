@@ -219,7 +219,7 @@ project.addTask('integ:update', {
 // Users get the newest aws-cdk-lib and cdk-nag from the registry; `test` runs on the floor that peerDependencies
 // promise. This installs the newest into test/newest-cdk (its own package.json, `latest`) and maps every require
 // of aws-cdk-lib, cdk-nag and constructs there (test/newest-cdk/jest.config.js), so src/ itself runs on them.
-project.addTask('test:newest-cdk', {
+const newestCdkTask = project.addTask('test:newest-cdk', {
   description: 'cdk-nag on the example app, the integ fixtures and the toolchain cases, on the newest aws-cdk-lib and cdk-nag',
   // cdk-nag reads the construct tree: nothing here synthesizes, so the newest aws-cdk-lib's template validation never runs.
   env: { CDK_DISABLE_VERSION_CHECK: '1' },
@@ -237,7 +237,7 @@ const bundleTask = project.tasks.tryFind('bundle')!;
 const BUNDLED = 'CDK_MWAA_MLOPS_BUNDLED';
 const unlessBundled = { condition: `node -e "process.exit(process.env.${BUNDLED} ? 1 : 0)"` };
 const testNode = project.addTask('test:node', {
-  description: 'jest, eslint, the integ snapshots and the main job\'s cdk-nag gate (npx projen synth:example)',
+  description: 'jest, eslint, the integ snapshots, the main job\'s cdk-nag gate (npx projen synth:example), and the cdk-nag tests on the newest aws-cdk-lib (test:newest-cdk)',
   receiveArgs: true,
 });
 testNode.spawn(bundleTask, unlessBundled);
@@ -321,6 +321,7 @@ bench.exec('.venv/bin/python test/bench/glue_scaling_bench.py');
 
 /* ---------- `npx projen test`: every suite, the independent ones side by side ---------- */
 testNode.spawn(synthExample);
+testNode.spawn(newestCdkTask);
 project.testTask.reset();
 project.testTask.spawn(bundleTask);
 project.testTask.spawn(venvTask);
