@@ -95,6 +95,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     passWithNoTests: false,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
+      // What the other lanes of `test` write while jest runs (packages, consumer apps, the newest aws-cdk-lib): never
+      // crawled, so a file they add or remove cannot disturb jest, nor a packed copy of this package collide with it.
+      modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/test/consumers/cdk-init-app/', '<rootDir>/test/newest-cdk/node_modules/', '<rootDir>/cdk.out/'],
     },
   },
   eslintOptions: {
