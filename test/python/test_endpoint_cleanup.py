@@ -394,10 +394,11 @@ def test_an_aws_error_answers_failed_with_the_error(aws, cloudformation, denied)
     seed()
     aws.denied.add(denied)
     event = request(cloudformation, "Delete")
-    response, seconds = run(cloudformation, event)
+    response, _ = run(cloudformation, event)
     assert_answers(response, event, "FAILED")
     assert "AccessDeniedException" in response["Reason"] and f"sagemaker:{denied}" in response["Reason"], response
-    assert seconds < 10  # not retried, nothing waits
+    assert aws.calls.count(denied) == 1  # not retried
+    assert aws.calls[-1] == denied  # nothing after it: no waiting, no other call
     if denied == "DescribeEndpoint":
         assert inventory() == EVERYTHING
 
