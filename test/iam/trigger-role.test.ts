@@ -4,9 +4,9 @@ import * as net from 'net';
 import * as path from 'path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { App, Stack } from 'aws-cdk-lib';
+import { AirflowEnvironment, DagTrigger } from '../../src';
 import type { HandlerOptions, Trigger } from '../../src/trigger/dag-trigger.lambda';
 import { sampleEvent, triggerInput } from '../trigger/events';
-import { AirflowEnvironment, DagTrigger } from '../../src';
 
 /**
  * The trigger role, against the request the deployed handler signs: the bundled handler (assets/) calls a local
