@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from cloud_assembly import ROOT
@@ -20,8 +20,8 @@ class Request:
     action: str
     resource: str
     context: tuple[tuple[str, str], ...] = ()
-    #: why the request exists when no call names it directly
-    implied_by: str = ""
+    #: why the request exists when no call names it directly (not part of what the request is)
+    implied_by: str = field(default="", compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {"action": self.action, "resource": self.resource, "context": dict(self.context)}
@@ -176,14 +176,20 @@ def evaluate(
 
 
 def container_requests_for(
-    call: Call, account: str, region: str, keys: dict[str, str], objects: Callable[[str, str], list[str]]
+    call: Call,
+    account: str,
+    region: str,
+    keys: dict[str, str],
+    objects: Callable[[str, str], list[str]],
+    package_containers: Callable[[str], list[dict[str, Any]]],
 ) -> list[Request]:
     """What SageMaker asks of the job's or model's own role (the role a create call passes) to run what that call
     defines: pull its image from ECR; list and read each object of its S3Prefix inputs (`objects(bucket, prefix)`
-    names them; a URI with nothing under it is one object) and its model data; write its outputs (a training job's `<output path>/<job>/output/model.tar.gz`, a
-    processing job's objects under each output, a checkpoint under the checkpoint URI); and the KMS calls reading and
-    writing the SSE-KMS objects take. Logs and metrics are left out (SageMaker writes them; they carry no names of
-    ours). An empty list for any other call."""
+    names them; a URI with nothing under it is one object) and its model data (a model made from a package runs the
+    package's containers, `package_containers(arn)`); write its outputs (a training job's
+    `<output path>/<job>/output/model.tar.gz`, a processing job's objects under each output, a checkpoint under the
+    checkpoint URI); and the KMS calls reading and writing the SSE-KMS objects take. Logs and metrics are left out
+    (SageMaker writes them; they carry no names of ours). An empty list for any other call."""
     p, action = call.params, call.action
     requests: list[Request] = []
 
@@ -191,7 +197,8 @@ def container_requests_for(
         repository = uri.split("/", 1)[1].split("@")[0].split(":")[0]
         requests.append(Request("ecr:GetAuthorizationToken", "*"))
         arn = f"arn:aws:ecr:{region}:{account}:repository/{repository}"
-        requests.extend(Request(f"ecr:{a}", arn) for a in ("BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "BatchGetImage"))
+        pulls = ("BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "BatchGetImage")
+        requests.extend(Request(f"ecr:{a}", arn) for a in pulls)
 
     def read(uri: str, prefix: bool = True) -> None:
         bucket, _, key = uri[5:].partition("/")
@@ -231,8 +238,10 @@ def container_requests_for(
             for key in objects(bucket, prefix + "/"):
                 write(f"s3://{bucket}/{key}", outputs.get("KmsKeyId"))
     elif action == "CreateModel":
-        for container in [p["PrimaryContainer"]] if "PrimaryContainer" in p else p.get("Containers", []):
-            image(container["Image"])
-            if "ModelDataUrl" in container:
-                read(container["ModelDataUrl"], prefix=False)
+        for named in [p["PrimaryContainer"]] if "PrimaryContainer" in p else p.get("Containers", []):
+            containers = package_containers(named["ModelPackageName"]) if "ModelPackageName" in named else [named]
+            for container in containers:
+                image(container["Image"])
+                if "ModelDataUrl" in container:
+                    read(container["ModelDataUrl"], prefix=False)
     return list(dict.fromkeys(requests))
