@@ -330,7 +330,7 @@ def test_a_call_the_client_side_recorder_cannot_see_is_found_by_the_reconciliati
 #: Per Airflow version: per pipeline, its distinct IAM requests (action, resource) and how many of them the other
 #: pipeline's grants allow (those IAM cannot scope to a resource: `*`). Poll counts do not change these.
 EXPECTED_REQUESTS = {
-    "3.0.6": {"retention": (0, 0), "payments": (0, 0)},
+    "3.0.6": {"retention": (40, 0), "payments": (42, 1)},
     "3.2.1": {"retention": (0, 0), "payments": (0, 0)},
     "3.3.1": {"retention": (41, 0), "payments": (43, 1)},
 }
@@ -464,8 +464,9 @@ def test_what_the_grants_allow_beyond_the_recorded_calls_is_listed(runs, stack, 
 MWAA_OWN_ACTIONS = {
     *("s3:GetObject*", "s3:GetBucket*", "s3:List*"),  # the DAG folder, requirements and plugins
     "airflow:PublishMetrics",
-    *("logs:CreateLogStream", "logs:CreateLogGroup", "logs:PutLogEvents", "logs:GetLogEvents", "logs:GetLogRecord"),
-    *("logs:GetLogGroupFields", "logs:GetQueryResults", "logs:DescribeLogGroups"),
+    # (its log-stream actions, CreateLogStream, PutLogEvents and GetLogEvents, are left out as inapplicable: the probe
+    # names a log group)
+    *("logs:CreateLogGroup", "logs:GetLogRecord", "logs:GetLogGroupFields", "logs:GetQueryResults", "logs:DescribeLogGroups"),
     "s3:GetAccountPublicAccessBlock",
     "cloudwatch:PutMetricData",
     *("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"),
@@ -572,8 +573,11 @@ def test_what_the_glue_script_reads_and_writes_is_allowed_to_the_glue_role_and_d
         distinct = {(r.action, r.resource) for r in requests}
         summary[name] = {"requests": len(distinct), "allowed": len(distinct), "allowed_to_other": len(set(crossing))}
         summary[name]["by_action"] = dict(Counter(action for action, _ in distinct))
-        # The Glue script asset is one object shared by every pipeline's job: the only request both roles may make.
-        assert [resource for _, resource in crossing] == [_script_location(stack, info)[1]], crossing
+        # Shared by both pipelines' jobs, so the only requests both roles may make: the Glue script asset, and the key
+        # of this app's code bucket (one bucket for both; each role reads its own prefix only).
+        code_bucket = info["config"]["preprocessing"]["script_prefix"][5:].split("/")[0]
+        shared = {_script_location(stack, info)[1], _bucket_key(stack, code_bucket)}
+        assert {resource for _, resource in crossing} == shared, crossing
     print("Glue role proof:", json.dumps(summary))
 
 
