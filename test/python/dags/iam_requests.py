@@ -6,7 +6,9 @@ not know fails the proof: every call must be accounted for."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +20,8 @@ class Request:
     action: str
     resource: str
     context: tuple[tuple[str, str], ...] = ()
-    #: why the request exists when no call names it directly
-    implied_by: str = ""
+    #: why the request exists when no call names it directly (not part of what the request is)
+    implied_by: str = field(default="", compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {"action": self.action, "resource": self.resource, "context": dict(self.context)}
@@ -66,8 +68,8 @@ def requests_for(call: Call, account: str, region: str, keys: dict[str, str]) ->
 
 def _sagemaker(call: Call, sm: str) -> list[Request]:
     p, action = call.params, call.action
-    if action == "ListModelPackages":
-        return [Request("sagemaker:ListModelPackages", "*")]
+    if action in ("ListModelPackages", "ListEndpointConfigs", "ListModels"):  # no resource-level permissions
+        return [Request(f"sagemaker:{action}", "*")]
     if action in ("DescribeModelPackage", "UpdateModelPackage"):
         name = p.get("ModelPackageName") or p["ModelPackageArn"]
         return [Request(f"sagemaker:{action}", name if name.startswith("arn:") else f"{sm}:model-package/{name}")]
@@ -81,6 +83,8 @@ def _sagemaker(call: Call, sm: str) -> list[Request]:
         if action.endswith(suffix) and action[: -len(suffix)] in ("Create", "Describe", "Stop", "Update", "Delete"):
             arn = f"{sm}:{kind}/{p[key].lower()}"
             requests = [Request(f"sagemaker:{action}", arn)]
+            if action in ("CreateEndpoint", "UpdateEndpoint"):  # authorized on the endpoint config it names, too
+                requests.append(Request(f"sagemaker:{action}", f"{sm}:endpoint-config/{p['EndpointConfigName'].lower()}"))
             if action.startswith("Create"):
                 requests += _tags_on_create(p, arn, action)
                 role = p.get("RoleArn") or p.get("ExecutionRoleArn")
@@ -135,11 +139,13 @@ def evaluate(
     account: str,
     principal: str,
     resource_policies: dict[str, Any] | None = None,
+    errors: bool = False,
 ) -> list[str]:
     """The decisions of @cloud-copilot/iam-simulate (test/iam/evaluate-requests.ts) for each request, in order.
 
     `resource_policies` maps a resource ARN (a key, a bucket, a topic) to its policy; a bucket's applies to its
-    objects too. Every request is made over TLS, as the SDKs make them (the buckets deny anything else).
+    objects too. With `errors`, a request the evaluator refuses (an action on a resource type it does not apply to)
+    is decided "Error" instead of failing. Every request is made over TLS, as the SDKs make them (the buckets deny anything else).
     """
     owned = resource_policies or {}
 
@@ -161,9 +167,81 @@ def evaluate(
         capture_output=True,
         text=True,
         check=True,
-        env={**__import__("os").environ, "TS_NODE_PROJECT": "tsconfig.dev.json"},
+        env={**os.environ, "TS_NODE_PROJECT": "tsconfig.dev.json"},
     )
     decisions = json.loads(result.stdout)
-    errors = [(r, d) for r, d in zip(requests, decisions, strict=True) if d["decision"] == "Error"]
-    assert not errors, f"the evaluator refused requests: {errors[:3]}"
+    refused = [(r, d) for r, d in zip(requests, decisions, strict=True) if d["decision"] == "Error"]
+    assert errors or not refused, f"the evaluator refused requests: {refused[:3]}"
     return [d["decision"] for d in decisions]
+
+
+def container_requests_for(
+    call: Call,
+    account: str,
+    region: str,
+    keys: dict[str, str],
+    objects: Callable[[str, str], list[str]],
+    package_containers: Callable[[str], list[dict[str, Any]]],
+) -> list[Request]:
+    """What SageMaker asks of the job's or model's own role (the role a create call passes) to run what that call
+    defines: pull its image from ECR; list and read each object of its S3Prefix inputs (`objects(bucket, prefix)`
+    names them; a URI with nothing under it is one object) and its model data (a model made from a package runs the
+    package's containers, `package_containers(arn)`); write its outputs (a training job's
+    `<output path>/<job>/output/model.tar.gz`, a processing job's objects under each output, a checkpoint under the
+    checkpoint URI); and the KMS calls reading and writing the SSE-KMS objects take. Logs and metrics are left out
+    (SageMaker writes them; they carry no names of ours). An empty list for any other call."""
+    p, action = call.params, call.action
+    requests: list[Request] = []
+
+    def image(uri: str) -> None:
+        repository = uri.split("/", 1)[1].split("@")[0].split(":")[0]
+        requests.append(Request("ecr:GetAuthorizationToken", "*"))
+        arn = f"arn:aws:ecr:{region}:{account}:repository/{repository}"
+        pulls = ("BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "BatchGetImage")
+        requests.extend(Request(f"ecr:{a}", arn) for a in pulls)
+
+    def read(uri: str, prefix: bool = True) -> None:
+        bucket, _, key = uri[5:].partition("/")
+        if prefix:
+            requests.append(Request("s3:ListBucket", f"arn:aws:s3:::{bucket}", (("s3:prefix", key),)))
+        found = (objects(bucket, key) if prefix else []) or [key]  # a URI may name one object (a model.tar.gz)
+        requests.extend(Request("s3:GetObject", f"arn:aws:s3:::{bucket}/{k}") for k in found)
+        if bucket in keys:
+            requests.append(Request("kms:Decrypt", keys[bucket], (), f"{action} reads {uri}"))
+
+    def write(uri: str, key_arn: str | None) -> None:
+        bucket, _, key = uri[5:].partition("/")
+        requests.append(Request("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}"))
+        key_arn = key_arn or keys.get(bucket)
+        if key_arn:
+            requests.append(Request("kms:GenerateDataKey", key_arn, (), f"{action} writes {uri}"))
+
+    if action == "CreateTrainingJob":
+        image(p["AlgorithmSpecification"]["TrainingImage"])
+        for channel in p.get("InputDataConfig", []):
+            read(channel["DataSource"]["S3DataSource"]["S3Uri"])
+        output = p["OutputDataConfig"]
+        write(f"{output['S3OutputPath'].rstrip('/')}/{p['TrainingJobName']}/output/model.tar.gz", output.get("KmsKeyId"))
+        if "CheckpointConfig" in p:
+            checkpoints = p["CheckpointConfig"]["S3Uri"].rstrip("/")
+            bucket, _, prefix = checkpoints[5:].partition("/")
+            requests.append(Request("s3:ListBucket", f"arn:aws:s3:::{bucket}", (("s3:prefix", prefix + "/"),)))
+            write(f"{checkpoints}/checkpoint", output.get("KmsKeyId"))  # the training code names its checkpoint files
+    elif action == "CreateProcessingJob":
+        image(p["AppSpecification"]["ImageUri"])
+        for source in p.get("ProcessingInputs", []):
+            read(source["S3Input"]["S3Uri"])
+        outputs = p["ProcessingOutputConfig"]
+        for output in outputs["Outputs"]:
+            uri = output["S3Output"]["S3Uri"].rstrip("/")
+            bucket, _, prefix = uri[5:].partition("/")
+            for key in objects(bucket, prefix + "/"):
+                write(f"s3://{bucket}/{key}", outputs.get("KmsKeyId"))
+    elif action == "CreateModel":
+        for named in [p["PrimaryContainer"]] if "PrimaryContainer" in p else p.get("Containers", []):
+            containers = package_containers(named["ModelPackageName"]) if "ModelPackageName" in named else [named]
+            for container in containers:
+                image(container["Image"])
+                if "ModelDataUrl" in container:
+                    read(container["ModelDataUrl"], prefix=False)
+    return list(dict.fromkeys(requests))
