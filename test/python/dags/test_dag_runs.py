@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
 import pytest
+from airflow_records import audit_log_has_task_states, earlier_tries, task_records
 from aws_stand_in import AwsStandIn
 from cdk_mwaa_mlops.naming import model_package_run_id, state_change_millis
 
@@ -77,6 +79,7 @@ def aws(airflow_db):
 def calls(aws):
     """The stand-in with a clean call log and the default (passing) evaluation report."""
     aws.calls.clear()
+    aws.job_describes.clear()
     aws.roll_back_updates = False
     aws.evaluation = {"binary_classification_metrics": {"auc": {"value": 0.97}, "f1": {"value": 0.91}}}
     return aws
@@ -92,6 +95,12 @@ def image_push_conf(digest: str, repository: str = "churn-model") -> dict:
         "image_digest": digest,
         "repository_name": repository,
     }
+
+
+def job_polls(stand_in: AwsStandIn, job: str) -> list[str]:
+    """Who described the job (the operator with botocore, its trigger with aiobotocore) and what it was told."""
+    who = {"botocore": "operator", "aiobotocore": "trigger"}
+    return [f"{who[client]}: {status}" for name, status, client in stand_in.job_describes if name == job]
 
 
 def run(dagbag, dag_id: str, conf: dict | None = None):
@@ -168,6 +177,23 @@ def test_a_new_image_trains_evaluates_registers_and_starts_the_deployment(dagbag
     assert changed is not None
     assert deployment_run.run_id == model_package_run_id(arn, "churn-models", int(arn.rsplit("/", 1)[1]), "Approved", changed)
     assert deployment_run.conf["model_package_arn"] == arn
+
+    # Training and evaluation deferred (their jobs were still running), their triggers polled the jobs until they
+    # completed, and the tasks resumed: as Airflow recorded it, and as the stand-in saw the jobs described.
+    records = task_records(dag_run)
+    for task_id, job in (("train", training["TrainingJobName"]), ("evaluate", evaluation["ProcessingJobName"])):
+        record = records[task_id]
+        assert (record.state, record.try_number) == ("success", 1)
+        assert record.trigger == "airflow.providers.amazon.aws.triggers.sagemaker.SageMakerTrigger"
+        assert record.trigger_kwargs["job_name"] == job
+        if audit_log_has_task_states():
+            assert record.events == ["running", "deferred", "running", "success"]
+        assert job_polls(calls, job) == [
+            "operator: InProgress",
+            "trigger: InProgress",
+            "trigger: Completed",
+            "operator: Completed",
+        ]
 
 
 @pytest.mark.smoke
@@ -320,35 +346,44 @@ def test_a_failed_task_notifies_a_fifo_topic_too(calls):
 
 @pytest.mark.smoke
 def test_a_retried_preprocess_task_resumes_the_glue_run_of_the_first_try(calls):
-    """On every provider version (9.12.0 lacks resume_glue_job_on_retry: compat.PreprocessOperator does it there)."""
-    from cdk_mwaa_mlops.compat import PreprocessOperator
+    """The first try starts the Glue job run but never learns its id (StartJobRun answered a timeout): Airflow retries
+    the task, and the retry waits for that run (deferred, on GlueJobCompleteTrigger) instead of starting a second one.
+    Providers 9.25.0 and 9.34.0 find the run themselves (resume_glue_job_on_retry); 9.12.0 (Airflow 3.0.6) through
+    compat.PreprocessOperator."""
+    from cdk_mwaa_mlops.config import parse_config
+    from cdk_mwaa_mlops.training import build_training_dag
+    from dag_parsing import store_dag
     from moto.moto_api import state_manager
 
-    class TaskInstance:  # what the operator reads of its task instance; Airflow 3 clears its XComs before each try
-        dag_id, task_id, run_id, map_index = "churn_training", "preprocess", "manual__resume", -1
+    document = json.loads((PIPELINE_CONFIGS / "churn.json").read_text())
+    document.update(pipeline_name="churn-retry", retries=1)
+    dag = build_training_dag(parse_config("churn-retry.json", document)).partial_subset(
+        task_ids=["preprocess"], include_upstream=True, include_downstream=False
+    )
+    preprocess = dag.get_task("preprocess")
+    preprocess.retry_delay, preprocess.retry_exponential_backoff = timedelta(0), False  # MWAA would wait a minute
+    store_dag(dag)
 
-        def __init__(self, try_number: int):
-            self.try_number = try_number
-
-        def xcom_push(self, key, value, **kwargs):
-            pass
-
-        def xcom_pull(self, *args, **kwargs):
-            return None
-
-    def preprocess() -> PreprocessOperator:
-        return PreprocessOperator(
-            task_id="preprocess",
-            job_name="churn-preprocess",
-            script_args={"--input_uri": "s3://ml-data/raw/", "--output_uri": "s3://ml-data/processed/churn/resume/"},
-            wait_for_completion=False,
-        )
-
-    state_manager.set_transition("glue::job_run", {"progression": "manual", "times": 1000})  # the run keeps running
+    calls.lose_start_job_run_answers.add("churn-preprocess")
+    # A job run moves on one state (STARTING, RUNNING, SUCCEEDED) each time it is read: still running at the retry.
+    state_manager.set_transition("glue::job_run", {"progression": "manual", "times": 1})
     try:
-        first = preprocess().execute({"ti": TaskInstance(1)})
-        retried = preprocess().execute({"ti": TaskInstance(2)})
+        dag_run = dag.test(run_conf=image_push_conf(calls.digest))
     finally:
         state_manager.unset_transition("glue::job_run")
-    assert retried == first
-    assert len(calls.params("StartJobRun")) == 1
+        calls.lose_start_job_run_answers.clear()
+
+    assert dag_run.state == "success"
+    (started,) = calls.params("StartJobRun")  # one Glue job run for both tries
+    (run_id,) = [
+        r["Id"]
+        for r in boto3.client("glue").get_job_runs(JobName="churn-preprocess")["JobRuns"]
+        if r["Arguments"]["--output_uri"] == started["Arguments"]["--output_uri"]
+    ]
+    record = task_records(dag_run)["preprocess"]
+    assert (record.state, record.try_number) == ("success", 2)
+    assert earlier_tries(dag_run, "preprocess") == [(1, "failed")]
+    assert record.trigger == "airflow.providers.amazon.aws.triggers.glue.GlueJobCompleteTrigger"
+    assert record.trigger_kwargs["run_id"] == run_id
+    if audit_log_has_task_states():
+        assert record.events == ["running", "up_for_retry", "running", "deferred", "running", "success"]
