@@ -16,7 +16,7 @@ from airflow_records import audit_log_has_task_states, earlier_tries, task_recor
 from aws_stand_in import AwsStandIn
 from cdk_mwaa_mlops.naming import model_package_run_id, state_change_millis
 
-# Every test here runs DAGs end to end; on the older Airflow versions only the `smoke` ones run (.projenrc.ts).
+# Every test here runs DAGs end to end, on every Airflow version the DAGs support (.projenrc.ts).
 pytestmark = pytest.mark.e2e
 
 ACCOUNT = "123456789012"
@@ -24,6 +24,7 @@ REGION = "eu-west-1"
 COMMIT = "c0ffee1"
 SAMPLE = b"record_id,mean_radius,diagnosis\nr1,1.0,benign\n"
 PIPELINE_CONFIGS = Path(__file__).resolve().parents[2] / "fixtures" / "pipelines"
+SAMPLE_REGISTRY_EVENT = PIPELINE_CONFIGS.parent / "events" / "sagemaker-model-package-state-change.json"
 
 
 def manifest(layer: str) -> str:
@@ -122,7 +123,6 @@ def package_count(group: str) -> int:
     return len(boto3.client("sagemaker").list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"])
 
 
-@pytest.mark.smoke
 def test_a_new_image_trains_evaluates_registers_and_starts_the_deployment(dagbag, calls):
     dag_run, states = run(dagbag, "churn_training", image_push_conf(calls.digest))
 
@@ -196,7 +196,64 @@ def test_a_new_image_trains_evaluates_registers_and_starts_the_deployment(dagbag
         ]
 
 
-@pytest.mark.smoke
+def registry_event(described: dict) -> dict:
+    """The event SageMaker sends EventBridge when a package changes state, in its documented shape (the sample of
+    test/fixtures/events), with what DescribeModelPackage answers for the package; its times in epoch milliseconds."""
+    event = json.loads(SAMPLE_REGISTRY_EVENT.read_text())
+    arn = described["ModelPackageArn"]
+    event.update(id=f"registry-{arn.rsplit('/', 1)[1]}", account=ACCOUNT, region=REGION, resources=[arn])
+    for field in ("ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn", "ModelPackageStatus"):
+        event["detail"][field] = described[field]
+    event["detail"]["ModelApprovalStatus"] = described["ModelApprovalStatus"]
+    for field in ("CreationTime", "LastModifiedTime"):  # moto gives a package it just created no LastModifiedTime
+        if field in described:
+            event["detail"][field] = round(described[field].timestamp() * 1000)
+        else:
+            event["detail"].pop(field, None)
+    return event
+
+
+def newest_package(group: str) -> dict:
+    sagemaker = boto3.client("sagemaker")
+    listed = sagemaker.list_model_packages(ModelPackageGroupName=group, SortOrder="Descending")["ModelPackageSummaryList"]
+    return sagemaker.describe_model_package(ModelPackageName=listed[0]["ModelPackageArn"])
+
+
+def test_the_registry_event_is_assumed_to_carry_the_state_change_time_describe_model_package_answers(calls):
+    """The assumption the deploy-once rule rests on (not provable without AWS): the registry's state-change event carries
+    the package's LastModifiedTime (else CreationTime) as DescribeModelPackage answers it, in epoch milliseconds as the
+    documented sample does. The training DAG names the deployment run from DescribeModelPackage, the trigger from the
+    event: the two runs are one only if these agree."""
+    sample = json.loads(SAMPLE_REGISTRY_EVENT.read_text())["detail"]
+    assert isinstance(sample["LastModifiedTime"], int) and isinstance(sample["CreationTime"], int)
+    described = newest_package("churn-models")
+    detail = registry_event(described)["detail"]
+    # what the trigger reads (dag-run-request.ts) is what the training DAG read (naming.state_change_millis)
+    assert detail.get("LastModifiedTime", detail["CreationTime"]) == state_change_millis(described)
+
+
+def test_the_registry_s_event_for_the_auto_approved_package_gets_airflow_s_409(dagbag, calls):
+    """After the training run started the deployment of its auto-approved package, the registry's approval event
+    reaches the bundled trigger handler, whose InvokeRestApi request reaches this Airflow's own API server: Airflow
+    answers 409 and the handler counts it as already triggered. One deployment."""
+    from airflow.models.dagrun import DagRun
+    from airflow_api import airflow_api_server, send_trigger_event
+
+    (queued,) = DagRun.find(dag_id="churn_deployment")  # queued by the training run of the first test
+    event = registry_event(newest_package("churn-models"))
+    with airflow_api_server() as url:
+        sent = send_trigger_event(url, "churn_deployment", event)
+    assert sent["result"]["outcome"] == "already_triggered"
+    assert sent["result"]["dagRunId"] == queued.run_id
+    (request,) = sent["calls"]
+    assert (request["Method"], request["Path"], request["Body"]["dag_run_id"]) == (
+        "POST",
+        "/dags/churn_deployment/dagRuns",
+        queued.run_id,
+    )
+    assert [r.run_id for r in DagRun.find(dag_id="churn_deployment")] == [queued.run_id]
+
+
 def test_the_deployment_creates_then_updates_the_endpoint_blue_green(dagbag, calls):
     arn = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"][0][
         "ModelPackageArn"
@@ -316,7 +373,6 @@ def test_a_failed_task_notifies_the_pipeline_topic(dagbag, calls):
     assert failure_reason() in message["Message"]
 
 
-@pytest.mark.smoke
 def test_a_failed_task_notifies_a_fifo_topic_too(calls):
     """SNS refuses a FIFO publish without a message group: the notification must still arrive, once per failed try."""
     from cdk_mwaa_mlops.config import parse_config
@@ -344,7 +400,6 @@ def test_a_failed_task_notifies_a_fifo_topic_too(calls):
     assert failure_reason() in message
 
 
-@pytest.mark.smoke
 def test_a_retried_preprocess_task_resumes_the_glue_run_of_the_first_try(calls):
     """The first try starts the Glue job run but never learns its id (StartJobRun answered a timeout): Airflow retries
     the task, and the retry waits for that run (deferred, on GlueJobCompleteTrigger) instead of starting a second one.
