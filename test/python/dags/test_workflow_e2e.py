@@ -54,14 +54,10 @@ def dagbag(airflow_db, pipelines):
         path = airflow_db / "cdk_mwaa_mlops_pipelines" / f"{name}.json"
         path.write_text(json.dumps(info["config"]))
         written.append(path)
-    try:
-        from airflow.dag_processing.dagbag import BundleDagBag
+    from dag_parsing import bundle_dag_bag, sync_to_db
 
-        bag = BundleDagBag(str(airflow_db), bundle_path=airflow_db)
-    except ImportError:  # Airflow 3.0 has no bundle DagBag
-        from airflow.models.dagbag import DagBag
-
-        bag = DagBag(str(airflow_db))
+    bag = bundle_dag_bag(airflow_db, airflow_db)
+    sync_to_db(bag)  # on Airflow 3.0, the deployment DAG a training run starts must be stored
     yield bag
     for path in written:
         path.unlink()
