@@ -1,4 +1,4 @@
-"""A moto server on 127.0.0.1 that stands in for AWS in the DAG tests, with three small additions moto lacks.
+"""A moto server on 127.0.0.1 that stands in for AWS in the DAG tests, with the small additions moto lacks.
 
 - It records every JSON/query API call (service, action, parameters) so tests can assert order and arguments.
 - SageMaker `UpdateEndpoint` (moto 5.2.5 has none), and `CreateEndpoint` refusing an existing endpoint with the

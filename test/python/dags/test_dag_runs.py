@@ -1,6 +1,8 @@
 """Both DAGs run end to end with `dag.test()` in a real Airflow 3, every AWS call going to a moto server on
 127.0.0.1 (see aws_stand_in.py): the calls happen in order with the right arguments, a failed quality gate
-registers nothing, a package that is not approved deploys nothing, a second run of the same conf succeeds."""
+registers nothing, a package that is not approved deploys nothing, a second run of the same conf succeeds; the long
+steps defer and resume as Airflow records it, a failed Glue try is retried by Airflow onto the same job run, and the
+registry's approval event reaches this Airflow's API server through the bundled trigger handler and gets 409."""
 
 from __future__ import annotations
 
