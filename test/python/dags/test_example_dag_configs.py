@@ -40,7 +40,7 @@ def test_the_example_configs_load_with_the_dag_ids_the_triggers_start(airflow_db
         config = json.loads(stack.dag_file(path))
         jsonschema.validate(config, SCHEMA)
         (folder / path).write_text(json.dumps(config))
-    bag = dag_bag_class()(str(folder), include_examples=False)
+    bag = dag_bag_class()(str(folder))  # LOAD_EXAMPLES is off (conftest.py)
     assert bag.import_errors == {}
     pipelines = [json.loads(stack.dag_file(path))["pipeline_name"] for path in configs]
     assert len(pipelines) == {"MwaaMlopsExample": 1, "MwaaMlopsSharedExample": 2}[stack_name]
