@@ -4,11 +4,11 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
-const AIRFLOW = path.join(__dirname, '..', '..', '.venv', 'bin', 'airflow');
-
-/** A real Apache Airflow 3 API server on 127.0.0.1, from the project's .venv, with its own home and DAG folder. */
+/** A real Apache Airflow 3 API server on 127.0.0.1, from one of the project's venvs, with its own home and DAG folder. */
 export class AirflowApiServer {
-  static async start(dagsFolder: string): Promise<AirflowApiServer> {
+  /** `venv`: `.venv` (the newest Airflow) or `.venv-airflow-<version>` (an older one), as `npx projen python:venv` makes them. */
+  static async start(dagsFolder: string, venv = '.venv'): Promise<AirflowApiServer> {
+    const AIRFLOW = path.join(__dirname, '..', '..', venv, 'bin', 'airflow');
     if (!fs.existsSync(AIRFLOW)) {
       throw new Error(`${AIRFLOW} is missing: run \`npx projen python:venv\` (the test task does it first)`);
     }

@@ -1,4 +1,4 @@
-"""A moto server on 127.0.0.1 that stands in for AWS in the DAG tests, with three small additions moto lacks.
+"""A moto server on 127.0.0.1 that stands in for AWS in the DAG tests, with the small additions moto lacks.
 
 - It records every JSON/query API call (service, action, parameters) so tests can assert order and arguments.
 - SageMaker `UpdateEndpoint` (moto 5.2.5 has none), and `CreateEndpoint` refusing an existing endpoint with the
@@ -7,6 +7,11 @@
   `--output_uri`, as `preprocessing/preprocess.py` does (tested on local Spark in the starter repository).
 - A processing job "runs" the evaluation: it writes `evaluation.json` with the report the test chose to the job's
   output location, as the model image's `evaluate` command does (tested in the starter repository).
+- A training or processing job runs for a while, as on SageMaker (moto creates them `Completed`): each job answers
+  its first `in_progress_describes` describes `InProgress`, then `Completed`. So the provider's operators defer, as
+  they do against AWS, and their triggers poll (with aiobotocore) until the job completes.
+- A job in `lose_start_job_run_answers` has its next Glue job run started, but the caller gets Glue's
+  `OperationTimeoutException` (which botocore does not retry): what a task that died after starting its run sees.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, BaseResponse
 from moto.glue.responses import GlueResponse
 from moto.sagemaker.exceptions import ValidationError
@@ -39,6 +45,12 @@ class AwsStandIn:
     endpoint_url: str = ""
     #: when set, an endpoint update "rolls back" as a blue/green deployment does when an alarm goes off
     roll_back_updates: bool = False
+    #: how many describes of a SageMaker training or processing job answer `InProgress` before it is `Completed`
+    in_progress_describes: int = 2
+    #: Glue jobs whose next job run starts but whose StartJobRun answer is lost (each name is used once)
+    lose_start_job_run_answers: set[str] = field(default_factory=set)
+    #: every describe of a training or processing job: (job name, the status answered, "aiobotocore" or "botocore")
+    job_describes: list[tuple[str, str, str]] = field(default_factory=list)
 
     def actions(self, service: str | None = None) -> list[str]:
         return [c.action for c in self.calls if service is None or c.service == service]
@@ -47,7 +59,7 @@ class AwsStandIn:
         return [c.params for c in self.calls if c.action == action]
 
     def start(self) -> None:
-        self._patches = _patch(self)
+        self._patches = _patch(self) + _patch_job_progress(self) + _patch_lost_answers(self)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -55,7 +67,7 @@ class AwsStandIn:
 
     def stop(self) -> None:
         self._server.stop()
-        for owner, name, original in self._patches:
+        for owner, name, original in reversed(self._patches):  # a method patched twice gets its original back last
             if original is None:
                 delattr(owner, name)
             else:
@@ -125,4 +137,56 @@ def _patch(stand_in: AwsStandIn) -> list[tuple[type, str, Any]]:
     SageMakerResponse.update_endpoint = update_endpoint
     SageMakerResponse.create_processing_job = create_processing_job_that_evaluates
     GlueResponse.start_job_run = start_job_run_that_preprocesses
+    return originals
+
+
+def _patch_job_progress(stand_in: AwsStandIn) -> list[tuple[type, str, Any]]:
+    """SageMaker training and processing jobs report `InProgress` to their first describes (counted per job)."""
+    originals = [
+        (SageMakerResponse, "describe_training_job", SageMakerResponse.describe_training_job),
+        (SageMakerResponse, "describe_processing_job", SageMakerResponse.describe_processing_job),
+    ]
+    describe_training_job, describe_processing_job = (o[2] for o in originals)
+    describes: dict[tuple[str, str], int] = {}
+
+    def progressing(describe, kind: str, status_key: str, end_key: str):
+        def describe_job(self: SageMakerResponse) -> ActionResult:
+            result = describe(self)  # raises for a job that does not exist: only existing jobs count
+            name = self._get_param(f"{kind}JobName")
+            describes[kind, name] = seen = describes.get((kind, name), 0) + 1
+            answer = result.result
+            if seen <= stand_in.in_progress_describes:
+                answer.update({status_key: "InProgress"})
+                answer.pop(end_key, None)
+                if kind == "Training":
+                    answer["SecondaryStatus"] = "Training"
+            client = "aiobotocore" if "aiobotocore/" in self.headers.get("User-Agent", "") else "botocore"
+            stand_in.job_describes.append((name, answer[status_key], client))
+            return result
+
+        return describe_job
+
+    SageMakerResponse.describe_training_job = progressing(
+        describe_training_job, "Training", "TrainingJobStatus", "TrainingEndTime"
+    )
+    SageMakerResponse.describe_processing_job = progressing(
+        describe_processing_job, "Processing", "ProcessingJobStatus", "ProcessingEndTime"
+    )
+    return originals
+
+
+def _patch_lost_answers(stand_in: AwsStandIn) -> list[tuple[type, str, Any]]:
+    """StartJobRun starts the run, then answers `OperationTimeoutException` for a job in `lose_start_job_run_answers`."""
+    originals = [(GlueResponse, "start_job_run", GlueResponse.start_job_run)]
+    start_job_run = originals[0][2]
+
+    def start_job_run_answer_lost(self: GlueResponse):
+        result = start_job_run(self)
+        name = self._get_param("JobName")
+        if name in stand_in.lose_start_job_run_answers:
+            stand_in.lose_start_job_run_answers.discard(name)
+            raise JsonRESTError("OperationTimeoutException", f"StartJobRun of {name} timed out")
+        return result
+
+    GlueResponse.start_job_run = start_job_run_answer_lost
     return originals

@@ -1,20 +1,24 @@
 """Both DAGs run end to end with `dag.test()` in a real Airflow 3, every AWS call going to a moto server on
 127.0.0.1 (see aws_stand_in.py): the calls happen in order with the right arguments, a failed quality gate
-registers nothing, a package that is not approved deploys nothing, a second run of the same conf succeeds."""
+registers nothing, a package that is not approved deploys nothing, a second run of the same conf succeeds; the long
+steps defer and resume as Airflow records it, a failed Glue try is retried by Airflow onto the same job run, and the
+registry's approval event reaches this Airflow's API server through the bundled trigger handler and gets 409."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
 import pytest
+from airflow_records import audit_log_has_task_states, earlier_tries, task_records
 from aws_stand_in import AwsStandIn
 from cdk_mwaa_mlops.naming import model_package_run_id, state_change_millis
 
-# Every test here runs DAGs end to end; on the older Airflow versions only the `smoke` ones run (.projenrc.ts).
+# Every test here runs DAGs end to end, on every Airflow version the DAGs support (.projenrc.ts).
 pytestmark = pytest.mark.e2e
 
 ACCOUNT = "123456789012"
@@ -22,6 +26,7 @@ REGION = "eu-west-1"
 COMMIT = "c0ffee1"
 SAMPLE = b"record_id,mean_radius,diagnosis\nr1,1.0,benign\n"
 PIPELINE_CONFIGS = Path(__file__).resolve().parents[2] / "fixtures" / "pipelines"
+SAMPLE_REGISTRY_EVENT = PIPELINE_CONFIGS.parent / "events" / "sagemaker-model-package-state-change.json"
 
 
 def manifest(layer: str) -> str:
@@ -77,6 +82,7 @@ def aws(airflow_db):
 def calls(aws):
     """The stand-in with a clean call log and the default (passing) evaluation report."""
     aws.calls.clear()
+    aws.job_describes.clear()
     aws.roll_back_updates = False
     aws.evaluation = {"binary_classification_metrics": {"auc": {"value": 0.97}, "f1": {"value": 0.91}}}
     return aws
@@ -92,6 +98,12 @@ def image_push_conf(digest: str, repository: str = "churn-model") -> dict:
         "image_digest": digest,
         "repository_name": repository,
     }
+
+
+def job_polls(stand_in: AwsStandIn, job: str) -> list[str]:
+    """Who described the job (the operator with botocore, its trigger with aiobotocore) and what it was told."""
+    who = {"botocore": "operator", "aiobotocore": "trigger"}
+    return [f"{who[client]}: {status}" for name, status, client in stand_in.job_describes if name == job]
 
 
 def run(dagbag, dag_id: str, conf: dict | None = None):
@@ -113,7 +125,6 @@ def package_count(group: str) -> int:
     return len(boto3.client("sagemaker").list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"])
 
 
-@pytest.mark.smoke
 def test_a_new_image_trains_evaluates_registers_and_starts_the_deployment(dagbag, calls):
     dag_run, states = run(dagbag, "churn_training", image_push_conf(calls.digest))
 
@@ -169,8 +180,82 @@ def test_a_new_image_trains_evaluates_registers_and_starts_the_deployment(dagbag
     assert deployment_run.run_id == model_package_run_id(arn, "churn-models", int(arn.rsplit("/", 1)[1]), "Approved", changed)
     assert deployment_run.conf["model_package_arn"] == arn
 
+    # Training and evaluation deferred (their jobs were still running), their triggers polled the jobs until they
+    # completed, and the tasks resumed: as Airflow recorded it, and as the stand-in saw the jobs described.
+    records = task_records(dag_run)
+    for task_id, job in (("train", training["TrainingJobName"]), ("evaluate", evaluation["ProcessingJobName"])):
+        record = records[task_id]
+        assert (record.state, record.try_number) == ("success", 1)
+        assert record.trigger == "airflow.providers.amazon.aws.triggers.sagemaker.SageMakerTrigger"
+        assert record.trigger_kwargs["job_name"] == job
+        if audit_log_has_task_states():
+            assert record.events == ["running", "deferred", "running", "success"]
+        assert job_polls(calls, job) == [
+            "operator: InProgress",
+            "trigger: InProgress",
+            "trigger: Completed",
+            "operator: Completed",
+        ]
 
-@pytest.mark.smoke
+
+def registry_event(described: dict) -> dict:
+    """The event SageMaker sends EventBridge when a package changes state, in its documented shape (the sample of
+    test/fixtures/events), with what DescribeModelPackage answers for the package; its times in epoch milliseconds."""
+    event = json.loads(SAMPLE_REGISTRY_EVENT.read_text())
+    arn = described["ModelPackageArn"]
+    event.update(id=f"registry-{arn.rsplit('/', 1)[1]}", account=ACCOUNT, region=REGION, resources=[arn])
+    for field in ("ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn", "ModelPackageStatus"):
+        event["detail"][field] = described[field]
+    event["detail"]["ModelApprovalStatus"] = described["ModelApprovalStatus"]
+    for field in ("CreationTime", "LastModifiedTime"):  # moto gives a package it just created no LastModifiedTime
+        if field in described:
+            event["detail"][field] = round(described[field].timestamp() * 1000)
+        else:
+            event["detail"].pop(field, None)
+    return event
+
+
+def newest_package(group: str) -> dict:
+    sagemaker = boto3.client("sagemaker")
+    listed = sagemaker.list_model_packages(ModelPackageGroupName=group, SortOrder="Descending")["ModelPackageSummaryList"]
+    return sagemaker.describe_model_package(ModelPackageName=listed[0]["ModelPackageArn"])
+
+
+def test_the_registry_event_is_assumed_to_carry_the_state_change_time_describe_model_package_answers(calls):
+    """The assumption the deploy-once rule rests on (not provable without AWS): the registry's state-change event carries
+    the package's LastModifiedTime (else CreationTime) as DescribeModelPackage answers it, in epoch milliseconds as the
+    documented sample does. The training DAG names the deployment run from DescribeModelPackage, the trigger from the
+    event: the two runs are one only if these agree."""
+    sample = json.loads(SAMPLE_REGISTRY_EVENT.read_text())["detail"]
+    assert isinstance(sample["LastModifiedTime"], int) and isinstance(sample["CreationTime"], int)
+    described = newest_package("churn-models")
+    detail = registry_event(described)["detail"]
+    # what the trigger reads (dag-run-request.ts) is what the training DAG read (naming.state_change_millis)
+    assert detail.get("LastModifiedTime", detail["CreationTime"]) == state_change_millis(described)
+
+
+def test_the_registry_s_event_for_the_auto_approved_package_gets_airflow_s_409(dagbag, calls):
+    """After the training run started the deployment of its auto-approved package, the registry's approval event
+    reaches the bundled trigger handler, whose InvokeRestApi request reaches this Airflow's own API server: Airflow
+    answers 409 and the handler counts it as already triggered. One deployment."""
+    from airflow.models.dagrun import DagRun
+    from airflow_api import airflow_api_server, send_trigger_event
+
+    (queued,) = DagRun.find(dag_id="churn_deployment")  # queued by the training run of the first test
+    event = registry_event(newest_package("churn-models"))
+    with airflow_api_server() as url:
+        sent = send_trigger_event(url, "churn_deployment", event)
+    assert sent["result"]["outcome"] == "already_triggered"
+    assert sent["result"]["dagRunId"] == queued.run_id
+    (request,) = sent["calls"]
+    assert (request["Method"], request["Path"], request["Body"]["dag_run_id"]) == (
+        "POST",
+        "/dags/churn_deployment/dagRuns",
+        queued.run_id,
+    )
+    assert [r.run_id for r in DagRun.find(dag_id="churn_deployment")] == [queued.run_id]
+
+
 def test_the_deployment_creates_then_updates_the_endpoint_blue_green(dagbag, calls):
     arn = boto3.client("sagemaker").list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"][0][
         "ModelPackageArn"
@@ -290,7 +375,6 @@ def test_a_failed_task_notifies_the_pipeline_topic(dagbag, calls):
     assert failure_reason() in message["Message"]
 
 
-@pytest.mark.smoke
 def test_a_failed_task_notifies_a_fifo_topic_too(calls):
     """SNS refuses a FIFO publish without a message group: the notification must still arrive, once per failed try."""
     from cdk_mwaa_mlops.config import parse_config
@@ -318,37 +402,45 @@ def test_a_failed_task_notifies_a_fifo_topic_too(calls):
     assert failure_reason() in message
 
 
-@pytest.mark.smoke
 def test_a_retried_preprocess_task_resumes_the_glue_run_of_the_first_try(calls):
-    """On every provider version (9.12.0 lacks resume_glue_job_on_retry: compat.PreprocessOperator does it there)."""
-    from cdk_mwaa_mlops.compat import PreprocessOperator
+    """The first try starts the Glue job run but never learns its id (StartJobRun answered a timeout): Airflow retries
+    the task, and the retry waits for that run (deferred, on GlueJobCompleteTrigger) instead of starting a second one.
+    Providers 9.25.0 and 9.34.0 find the run themselves (resume_glue_job_on_retry); 9.12.0 (Airflow 3.0.6) through
+    compat.PreprocessOperator."""
+    from cdk_mwaa_mlops.config import parse_config
+    from cdk_mwaa_mlops.training import build_training_dag
+    from dag_parsing import store_dag
     from moto.moto_api import state_manager
 
-    class TaskInstance:  # what the operator reads of its task instance; Airflow 3 clears its XComs before each try
-        dag_id, task_id, run_id, map_index = "churn_training", "preprocess", "manual__resume", -1
+    document = json.loads((PIPELINE_CONFIGS / "churn.json").read_text())
+    document.update(pipeline_name="churn-retry", retries=1)
+    dag = build_training_dag(parse_config("churn-retry.json", document)).partial_subset(
+        task_ids=["preprocess"], include_upstream=True, include_downstream=False
+    )
+    preprocess = dag.get_task("preprocess")
+    preprocess.retry_delay, preprocess.retry_exponential_backoff = timedelta(0), False  # MWAA would wait a minute
+    store_dag(dag)
 
-        def __init__(self, try_number: int):
-            self.try_number = try_number
-
-        def xcom_push(self, key, value, **kwargs):
-            pass
-
-        def xcom_pull(self, *args, **kwargs):
-            return None
-
-    def preprocess() -> PreprocessOperator:
-        return PreprocessOperator(
-            task_id="preprocess",
-            job_name="churn-preprocess",
-            script_args={"--input_uri": "s3://ml-data/raw/", "--output_uri": "s3://ml-data/processed/churn/resume/"},
-            wait_for_completion=False,
-        )
-
-    state_manager.set_transition("glue::job_run", {"progression": "manual", "times": 1000})  # the run keeps running
+    calls.lose_start_job_run_answers.add("churn-preprocess")
+    # A job run moves on one state (STARTING, RUNNING, SUCCEEDED) each time it is read: still running at the retry.
+    state_manager.set_transition("glue::job_run", {"progression": "manual", "times": 1})
     try:
-        first = preprocess().execute({"ti": TaskInstance(1)})
-        retried = preprocess().execute({"ti": TaskInstance(2)})
+        dag_run = dag.test(run_conf=image_push_conf(calls.digest))
     finally:
         state_manager.unset_transition("glue::job_run")
-    assert retried == first
-    assert len(calls.params("StartJobRun")) == 1
+        calls.lose_start_job_run_answers.clear()
+
+    assert dag_run.state == "success"
+    (started,) = calls.params("StartJobRun")  # one Glue job run for both tries
+    (run_id,) = [
+        r["Id"]
+        for r in boto3.client("glue").get_job_runs(JobName="churn-preprocess")["JobRuns"]
+        if r["Arguments"]["--output_uri"] == started["Arguments"]["--output_uri"]
+    ]
+    record = task_records(dag_run)["preprocess"]
+    assert (record.state, record.try_number) == ("success", 2)
+    assert earlier_tries(dag_run, "preprocess") == [(1, "failed")]
+    assert record.trigger == "airflow.providers.amazon.aws.triggers.glue.GlueJobCompleteTrigger"
+    assert record.trigger_kwargs["run_id"] == run_id
+    if audit_log_has_task_states():
+        assert record.events == ["running", "up_for_retry", "running", "deferred", "running", "success"]
