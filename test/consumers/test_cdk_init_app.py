@@ -52,7 +52,10 @@ def test_every_stack_synthesized_for_its_explicit_environment(manifest):
 def test_cdk_nag_reported_no_finding():
     report = json.loads((ASSEMBLY / "validation-report.json").read_text())
     violations = [v["ruleName"] for plugin in report["pluginReports"] for v in plugin.get("violations", [])]
-    assert violations == []
+    # aws-cdk-lib 2.278 also reports synth warnings here; the one expected is the library's own warning on the imported
+    # environment (add aiobotocore to its requirements), which names what the user must do.
+    assert [v for v in violations if not v.startswith("Annotation::")] == []
+    assert set(violations) <= {"Annotation::cdk-mwaa-mlops:workflow-requirements"}
 
 
 def test_the_vpcs_use_the_availability_zones_cached_in_cdk_context():
