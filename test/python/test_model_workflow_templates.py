@@ -42,8 +42,17 @@ def test_the_imported_environment_gets_its_pipeline_and_its_roles_grants():
     assert resources(IMPORTED, "AWS::MWAA::Environment") == {}
     (cleanup,) = resources(IMPORTED, "Custom::CdkMwaaMlopsEndpointCleanup").values()
     assert cleanup["Properties"]["EndpointName"] == "demand"
-    policies = resources(IMPORTED, "AWS::IAM::Policy").values()
-    assert [p["Properties"]["Roles"] for p in policies].count(["integ-mwaa-execution"]) == 1
+    policies = resources(IMPORTED, "AWS::IAM::Policy")
+    on_the_role = {k for k, p in policies.items() if p["Properties"]["Roles"] == ["integ-mwaa-execution"]}
+    # the scoped grants in one policy; the actions that take no resource in their own, acknowledged alone
+    (unscoped,) = (k for k in on_the_role if k.startswith("DemandDagRunUnscopedPolicy"))
+    assert policies[unscoped]["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "sagemaker:ListModelPackages", "Effect": "Allow", "Resource": "*"}
+    ]
+    (scoped,) = on_the_role - {unscoped}
+    statements = policies[scoped]["Properties"]["PolicyDocument"]["Statement"]
+    granted = [r for s in statements for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    assert "*" not in granted
     (deployment,) = resources(IMPORTED, "Custom::CDKBucketDeployment").values()
     assert deployment["Properties"]["Prune"] is False  # the environment's own DAGs are left alone
 
