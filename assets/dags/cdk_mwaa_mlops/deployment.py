@@ -24,6 +24,8 @@ PACKAGE_ARN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[^/]+/
 RESOLVE = "resolve_package"
 # A retried task creates its own model/config (names are create-only): the try number keeps them apart.
 TRY = "-t{{ ti.try_number }}"
+#: The endpoint operator's operation: `create` updates the endpoint when it exists.
+DEPLOY_OPERATION = "create"
 
 
 def build_deployment_dag(config: PipelineConfig) -> DAG:
@@ -52,23 +54,14 @@ def build_deployment_dag(config: PipelineConfig) -> DAG:
 
         resolved = resolve_package()
 
-        model = SageMakerModelOperator(
-            task_id="create_model",
-            config={
-                "ModelName": pulled(RESOLVE, "model_name") + TRY,
-                "PrimaryContainer": {"ModelPackageName": pulled(RESOLVE, "model_package_arn")},
-                "ExecutionRoleArn": config.role_arn,
-                "EnableNetworkIsolation": True,
-                "Tags": tags(config, config.deployment_dag_id),
-            },
-        )
+        model = SageMakerModelOperator(task_id="create_model", config=model_spec(config))
 
         endpoint_config = SageMakerEndpointConfigOperator(task_id="create_endpoint_config", config=endpoint_config_spec(config))
 
         deploy = SageMakerEndpointOperator(
             task_id="deploy_endpoint",
             config=endpoint_spec(config),
-            operation="create",  # the operator updates the endpoint when it exists
+            operation=DEPLOY_OPERATION,
             wait_for_completion=True,
             deferrable=True,
             check_interval=config.poll_interval_seconds,
@@ -116,6 +109,16 @@ def resolve_deployment(config: PipelineConfig, package_arn: str | None, dag_id: 
         "model_package_version": package.get("ModelPackageVersion"),
         "model_name": resource_name(config.pipeline_name, "model", key),
         "endpoint_config_name": resource_name(config.pipeline_name, "config", key),
+    }
+
+
+def model_spec(config: PipelineConfig) -> dict[str, Any]:
+    return {
+        "ModelName": pulled(RESOLVE, "model_name") + TRY,
+        "PrimaryContainer": {"ModelPackageName": pulled(RESOLVE, "model_package_arn")},
+        "ExecutionRoleArn": config.role_arn,
+        "EnableNetworkIsolation": True,
+        "Tags": tags(config, config.deployment_dag_id),
     }
 
 

@@ -38,6 +38,23 @@ def model_package_run_id(arn: str, group: str, version: int | None, status: str,
     return f"model_package_state_change__{RUN_ID_CHARS.sub('-', label)[:80]}__{digest}"
 
 
+#: StartWorkflowRun's ClientToken (MWAA Serverless): 1-128 characters of `[\x21-\x7E]` (botocore model).
+CLIENT_TOKEN_MAX = 128
+
+
+def workflow_client_token(run_id: str) -> str:
+    """The ClientToken that starts an MWAA Serverless workflow run for what `run_id` names in a provisioned environment.
+
+    A run id that fits is the token; a longer one (a model package run id with a long group name reaches 130
+    characters) keeps its first 107 characters and ends with `-` and 20 hex characters of its SHA-256, so the token
+    stays unique and deterministic. The trigger Lambda must map run ids to tokens by the same rule.
+    """
+    if len(run_id) <= CLIENT_TOKEN_MAX:
+        return run_id
+    digest = hashlib.sha256(run_id.encode()).hexdigest()[:20]
+    return f"{run_id[: CLIENT_TOKEN_MAX - 21]}-{digest}"
+
+
 def state_change_millis(package: dict) -> int | None:
     """The time of a package's last state change as the registry's event carries it (epoch milliseconds).
 

@@ -71,40 +71,26 @@ def build_training_dag(config: PipelineConfig) -> DAG:
 
         preprocess = PreprocessOperator(  # a retry resumes the Glue job run of an earlier try (compat.py)
             task_id="preprocess",
-            job_name=config.glue_job_name,
-            script_args={
-                "--input_uri": pulled(RESOLVE, "input_uri"),
-                "--output_uri": pulled(RESOLVE, "processed_uri"),
-                "--extra-py-files": pulled(RESOLVE, "preprocessing_script"),
-                "--seed": str(config.split_seed),
-                "--train_fraction": str(config.train_fraction),
-                "--validation_fraction": str(config.validation_fraction),
-            },
+            **preprocessing_arguments(config),
             wait_for_completion=True,
             deferrable=True,
             waiter_delay=poll,
-            stop_job_run_on_kill=True,
-            verbose=False,
         )
 
         train = SageMakerTrainingOperator(
             task_id="train",
-            config=training_job_config(config),
+            **training_arguments(config),
             wait_for_completion=True,
             deferrable=True,
             check_interval=poll,
-            print_log=False,
-            check_if_job_exists=True,
-            action_if_job_exists="timestamp",  # a retry starts its own job instead of failing on the first one's name
         )
 
         evaluate = SageMakerProcessingOperator(
             task_id="evaluate",
-            config=evaluation_job_config(config),
+            **evaluation_arguments(config),
             wait_for_completion=True,
             deferrable=True,
             check_interval=poll,
-            action_if_job_exists="timestamp",
         )
 
         @task.short_circuit(task_id="quality_gate", ignore_downstream_trigger_rules=True)
@@ -114,15 +100,7 @@ def build_training_dag(config: PipelineConfig) -> DAG:
 
         gate = quality_gate()
 
-        register = RegisterModelVersionOperator(
-            task_id="register",
-            image_uri=pulled(RESOLVE, "image_uri"),
-            model_url=pulled("train", "Training", "ModelArtifacts", "S3ModelArtifacts"),
-            package_group_name=config.model_package_group_name,
-            package_desc=f"{config.pipeline_name}: trained by {{{{ dag.dag_id }}}} run {{{{ run_id }}}}",
-            model_approval=ApprovalStatus.APPROVED if config.auto_approve else ApprovalStatus.PENDING_MANUAL_APPROVAL,
-            extras=registration_extras(config),
-        )
+        register = RegisterModelVersionOperator(task_id="register", **registration_arguments(config))
 
         chain(resolved, preprocess, train, evaluate, gate, register)
 
@@ -143,6 +121,50 @@ def build_training_dag(config: PipelineConfig) -> DAG:
             )
             chain(register, request, start_deployment)
     return dag
+
+
+def preprocessing_arguments(config: PipelineConfig) -> dict[str, Any]:
+    """The Glue job run of the preprocess task (both modes; how it is waited for is the mode's)."""
+    return {
+        "job_name": config.glue_job_name,
+        "script_args": {
+            "--input_uri": pulled(RESOLVE, "input_uri"),
+            "--output_uri": pulled(RESOLVE, "processed_uri"),
+            "--extra-py-files": pulled(RESOLVE, "preprocessing_script"),
+            "--seed": str(config.split_seed),
+            "--train_fraction": str(config.train_fraction),
+            "--validation_fraction": str(config.validation_fraction),
+        },
+        "stop_job_run_on_kill": True,
+        "verbose": False,
+    }
+
+
+def training_arguments(config: PipelineConfig) -> dict[str, Any]:
+    """The training job of the train task (both modes)."""
+    return {
+        "config": training_job_config(config),
+        "print_log": False,
+        "check_if_job_exists": True,
+        "action_if_job_exists": "timestamp",  # a retry starts its own job instead of failing on the first one's name
+    }
+
+
+def evaluation_arguments(config: PipelineConfig) -> dict[str, Any]:
+    """The evaluation processing job (both modes)."""
+    return {"config": evaluation_job_config(config), "action_if_job_exists": "timestamp"}
+
+
+def registration_arguments(config: PipelineConfig) -> dict[str, Any]:
+    """The model package the register task creates (both modes; `ti.dag_id`/`ti.run_id`, which MWAA Serverless renders)."""
+    return {
+        "image_uri": pulled(RESOLVE, "image_uri"),
+        "model_url": pulled("train", "Training", "ModelArtifacts", "S3ModelArtifacts"),
+        "package_group_name": config.model_package_group_name,
+        "package_desc": f"{config.pipeline_name}: trained by {{{{ ti.dag_id }}}} run {{{{ ti.run_id }}}}",
+        "model_approval": ApprovalStatus.APPROVED if config.auto_approve else ApprovalStatus.PENDING_MANUAL_APPROVAL,
+        "extras": registration_extras(config),
+    }
 
 
 def resolve_training_run(config: PipelineConfig, params: dict[str, Any], dag_id: str, run_id: str) -> dict[str, str]:
@@ -316,7 +338,12 @@ def read_metric(evaluation: dict[str, Any], metric: str) -> float:
     return float(found[metric])
 
 
-def check_quality_gate(config: PipelineConfig, report_uri: str, ti: Any) -> bool:
+#: The gate's XCom key for the metric's value (registration copies it onto the package).
+METRIC_VALUE = "metric_value"
+
+
+def quality_gate_verdict(config: PipelineConfig, report_uri: str) -> tuple[bool, float]:
+    """Whether the evaluation report's metric passes the gate, and its value (logged either way)."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     from cdk_mwaa_mlops.compat import AirflowFailException
@@ -328,7 +355,6 @@ def check_quality_gate(config: PipelineConfig, report_uri: str, ti: Any) -> bool
     except (KeyError, ValueError) as error:
         raise AirflowFailException(f"{report_uri}: {error}") from None
     passed = value >= config.threshold if config.comparison == "GreaterThanOrEqualTo" else value <= config.threshold
-    ti.xcom_push(key="metric_value", value=value)
     verdict = "passes" if passed else "fails"
     log.info(
         "quality gate %s: %s = %s, required %s %s; %s",
@@ -339,6 +365,12 @@ def check_quality_gate(config: PipelineConfig, report_uri: str, ti: Any) -> bool
         config.threshold,
         "registering the model" if passed else "nothing is registered",
     )
+    return passed, value
+
+
+def check_quality_gate(config: PipelineConfig, report_uri: str, ti: Any) -> bool:
+    passed, value = quality_gate_verdict(config, report_uri)
+    ti.xcom_push(key=METRIC_VALUE, value=value)
     return passed
 
 
@@ -356,7 +388,7 @@ def registration_extras(config: PipelineConfig) -> dict[str, Any]:
         },
         "MetadataProperties": {
             "CommitId": pulled(RESOLVE, "image_tag"),
-            "GeneratedBy": "cdk-mwaa-mlops {{ dag.dag_id }} {{ run_id }}",
+            "GeneratedBy": "cdk-mwaa-mlops {{ ti.dag_id }} {{ ti.run_id }}",
         },
         "CustomerMetadataProperties": {
             "image_uri": pulled(RESOLVE, "image_uri"),
@@ -364,7 +396,7 @@ def registration_extras(config: PipelineConfig) -> dict[str, Any]:
             "raw_data_uri": pulled(RESOLVE, "input_uri"),
             "processed_data_uri": pulled(RESOLVE, "processed_uri"),
             "training_job_name": pulled("train", "Training", "TrainingJobName"),
-            config.metric: "{{ ti.xcom_pull(task_ids='quality_gate', key='metric_value') }}",
+            config.metric: f"{{{{ ti.xcom_pull(task_ids='quality_gate', key={METRIC_VALUE!r}) }}}}",
         },
         "Tags": tags(config, config.training_dag_id),
     }
