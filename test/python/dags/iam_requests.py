@@ -63,6 +63,8 @@ def requests_for(call: Call, account: str, region: str, keys: dict[str, str]) ->
         return _s3(call, keys)
     if call.service == "sagemaker":
         return _sagemaker(call, sm)
+    if call.service == "mwaa-serverless" and action == "StartWorkflowRun":  # IAM prefix airflow-serverless
+        return [Request("airflow-serverless:StartWorkflowRun", p["WorkflowArn"])]
     raise KeyError(f"no IAM mapping for {call.service}:{action}; add it to iam_requests.py")
 
 
