@@ -139,10 +139,12 @@ def quality_gate(config: dict[str, Any], **context: Any) -> float:
     ti.xcom_push(key=METRIC_VALUE, value=value)
     ti.xcom_push(key="verdict", value="passed" if passed else "failed")
     if not passed:
-        raise QualityGateFailed(
+        verdict = (
             f"quality gate failed: {settings.metric} = {value}, required {settings.comparison} {settings.threshold}; "
             f"nothing is registered ({report})"
         )
+        log.error("%s: %s", QualityGateFailed.__name__, verdict)  # the line to search the task log for
+        raise QualityGateFailed(verdict)
     return value
 
 
