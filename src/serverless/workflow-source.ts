@@ -46,7 +46,7 @@ export interface WorkflowDefinitionObjectOptions {
 export abstract class WorkflowDefinition {
   /** A YAML file on disk, uploaded as a CDK asset (the asset's key is the hash of its content). */
   public static fromAsset(path: string): WorkflowDefinition {
-    return new AssetSource(path, {}, 'Definition');
+    return new AssetDefinition(path);
   }
 
   /**
@@ -55,12 +55,12 @@ export abstract class WorkflowDefinition {
    * CloudFormation expressions, so the key changes exactly when the definition does.
    */
   public static fromObject(definition: { [key: string]: any }, options: WorkflowDefinitionObjectOptions): WorkflowDefinition {
-    return new ObjectSource(definition, options);
+    return new ObjectDefinition(definition, options);
   }
 
   /** A definition already in S3. A changed object takes effect only with a new `versionId` (or key). */
   public static fromBucket(bucket: s3.IBucket, objectKey: string, versionId?: string): WorkflowDefinition {
-    return new BucketSource(bucket, objectKey, versionId);
+    return new BucketDefinition(bucket, objectKey, versionId);
   }
 
   /** Makes the definition readable by `role` and returns its location. */
@@ -74,39 +74,50 @@ export abstract class WorkflowDefinition {
 export abstract class WorkflowCode {
   /** A local file, or a directory zipped with its contents at the root, uploaded as a CDK asset. */
   public static fromAsset(path: string, options: s3assets.AssetOptions = {}): WorkflowCode {
-    return new AssetSource(path, options, 'Code');
+    return new AssetCode(path, options);
   }
 
   /** A package already in S3. A changed object takes effect only with a new `versionId` (or key). */
   public static fromBucket(bucket: s3.IBucket, objectKey: string, versionId?: string): WorkflowCode {
-    return new BucketSource(bucket, objectKey, versionId);
+    return new BucketCode(bucket, objectKey, versionId);
   }
 
   /** Makes the package readable by `role` and returns its location. */
   public abstract bind(scope: Construct, role: iam.IRole): WorkflowSourceConfig;
 }
 
-class AssetSource {
-  constructor(private readonly path: string, private readonly options: s3assets.AssetOptions, private readonly id: string) {}
+/* Each choice is a subclass of the class it is returned as: jsii hands objects to other languages by their class. */
 
+class AssetDefinition extends WorkflowDefinition {
+  constructor(private readonly path: string) { super(); }
   public bind(scope: Construct, role: iam.IRole): WorkflowSourceConfig {
-    const asset = new s3assets.Asset(scope, this.id, { ...this.options, path: this.path });
-    grantObjectRead(role, asset.bucket, asset.s3ObjectKey);
-    return { bucketName: asset.s3BucketName, objectKey: asset.s3ObjectKey };
+    return bindAsset(scope, 'Definition', role, { path: this.path });
   }
 }
 
-class BucketSource {
-  constructor(private readonly bucket: s3.IBucket, private readonly objectKey: string, private readonly versionId?: string) {}
+class AssetCode extends WorkflowCode {
+  constructor(private readonly path: string, private readonly options: s3assets.AssetOptions) { super(); }
+  public bind(scope: Construct, role: iam.IRole): WorkflowSourceConfig {
+    return bindAsset(scope, 'Code', role, { ...this.options, path: this.path });
+  }
+}
 
+class BucketDefinition extends WorkflowDefinition {
+  constructor(private readonly bucket: s3.IBucket, private readonly objectKey: string, private readonly versionId?: string) { super(); }
   public bind(_scope: Construct, role: iam.IRole): WorkflowSourceConfig {
-    grantObjectRead(role, this.bucket, this.objectKey);
-    return { bucketName: this.bucket.bucketName, objectKey: this.objectKey, versionId: this.versionId };
+    return bindObject(role, this.bucket, this.objectKey, this.versionId);
   }
 }
 
-class ObjectSource {
-  constructor(private readonly definition: { [key: string]: any }, private readonly options: WorkflowDefinitionObjectOptions) {}
+class BucketCode extends WorkflowCode {
+  constructor(private readonly bucket: s3.IBucket, private readonly objectKey: string, private readonly versionId?: string) { super(); }
+  public bind(_scope: Construct, role: iam.IRole): WorkflowSourceConfig {
+    return bindObject(role, this.bucket, this.objectKey, this.versionId);
+  }
+}
+
+class ObjectDefinition extends WorkflowDefinition {
+  constructor(private readonly definition: { [key: string]: any }, private readonly options: WorkflowDefinitionObjectOptions) { super(); }
 
   public bind(scope: Construct, role: iam.IRole): WorkflowSourceConfig {
     const prefix = this.options.keyPrefix ?? 'workflows/';
@@ -117,12 +128,20 @@ class ObjectSource {
       destinationBucket: this.options.bucket,
       // Earlier definitions stay: the workflow's earlier versions name them.
       prune: false,
-      extract: true,
     });
     acknowledgeBucketDeploymentFindings(deployment, this.options.bucket.encryptionKey !== undefined);
-    grantObjectRead(role, this.options.bucket, objectKey);
-    return { bucketName: this.options.bucket.bucketName, objectKey, writtenBy: deployment };
+    return { ...bindObject(role, this.options.bucket, objectKey), writtenBy: deployment };
   }
+}
+
+function bindAsset(scope: Construct, id: string, role: iam.IRole, props: s3assets.AssetProps): WorkflowSourceConfig {
+  const asset = new s3assets.Asset(scope, id, props);
+  return bindObject(role, asset.bucket, asset.s3ObjectKey);
+}
+
+function bindObject(role: iam.IRole, bucket: s3.IBucket, objectKey: string, versionId?: string): WorkflowSourceConfig {
+  grantObjectRead(role, bucket, objectKey);
+  return { bucketName: bucket.bucketName, objectKey, versionId };
 }
 
 /**
