@@ -4,3 +4,4 @@ export * from './delivery';
 export * from './ml';
 export * from './monitoring';
 export * from './mwaa-mlops-pipeline';
+export * from './serverless';

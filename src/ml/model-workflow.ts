@@ -16,7 +16,8 @@ import { createDataBucket } from './private/data-bucket';
 import { createEndpointCleanup } from './private/endpoint-cleanup';
 import { createPreprocessingJob } from './private/glue-job';
 import { acknowledgeWorkflowFindings, grantDagRuns } from './private/nag';
-import { pipelineConfig } from './private/pipeline-config';
+import { pipelineConfig, PipelineConfigValues } from './private/pipeline-config';
+import { createServerlessWorkflows } from './private/serverless-workflows';
 import { createRollbackAlarms } from './private/rollback-alarms';
 import { grantOtherBucketKey, grantPrefix } from './private/s3-access';
 import { sagemakerArns } from './private/sagemaker-arn';
@@ -33,6 +34,8 @@ import { AirflowEnvironment } from '../airflow/airflow-environment';
 import { IAirflowEnvironment } from '../airflow/airflow-environment-base';
 import { AirflowVersion } from '../airflow/airflow-version';
 import { validateNumber } from '../private/validate-number';
+import { ServerlessOrchestrationOptions } from '../serverless/orchestration';
+import { ServerlessWorkflow } from '../serverless/serverless-workflow';
 
 /** The DAG folder the library ships: the DAG file, its builder package and the config folder. */
 const DAGS_DIRECTORY = path.join(__dirname, '..', '..', 'assets', 'dags');
@@ -49,8 +52,17 @@ const OLDEST_SUPPORTED = AirflowVersion.V3_0_6;
 
 /** Properties of a {@link ModelWorkflow}. */
 export interface ModelWorkflowProps extends ModelWorkflowOptions {
-  /** The MWAA environment whose DAGs drive the pipeline: created here, or imported (`AirflowEnvironment.fromEnvironmentAttributes`). */
-  readonly environment: IAirflowEnvironment;
+  /**
+   * The MWAA environment whose DAGs drive the pipeline: created here, or imported (`AirflowEnvironment.fromEnvironmentAttributes`).
+   * @default - none: `serverless` must be set
+   */
+  readonly environment?: IAirflowEnvironment;
+  /**
+   * Runs the pipeline on Amazon MWAA Serverless instead of an environment: a workflow for training and one for
+   * deployment, each with its own role, log group and definition. Exactly one of `environment` and `serverless`.
+   * @default - none: the pipeline runs on `environment`
+   */
+  readonly serverless?: ServerlessOrchestrationOptions;
   /**
    * The pipeline's name: lowercase letters, digits and single hyphens, at most 24 characters. It names the DAGs
    * (`<name>_training`, `<name>_deployment`) and prefixes every SageMaker resource the DAGs create; unique per environment.
@@ -178,8 +190,12 @@ export class ModelWorkflow extends Construct {
   public readonly trainingDagId: string;
   /** The id of the deployment DAG (undefined with `EndpointDeployment.none()`). */
   public readonly deploymentDagId?: string;
-  /** The environment the DAGs run on. */
-  public readonly environment: IAirflowEnvironment;
+  /** The environment the DAGs run on (undefined on MWAA Serverless). */
+  public readonly environment?: IAirflowEnvironment;
+  /** The training workflow (MWAA Serverless only). */
+  public readonly trainingWorkflow?: ServerlessWorkflow;
+  /** The deployment workflow (MWAA Serverless only, when the pipeline deploys). */
+  public readonly deploymentWorkflow?: ServerlessWorkflow;
   /** Where approved models are deployed. */
   public readonly deployment: EndpointDeployment;
   /** Who approves registered models for deployment. */
@@ -208,20 +224,26 @@ export class ModelWorkflow extends Construct {
   public readonly glueRole: iam.IRole;
   /** The alarms that roll a blue/green endpoint update back (real-time endpoints only). */
   public readonly rollbackAlarms: cloudwatch.IAlarm[];
-  /** The config file's path below the DAG folder. */
-  public readonly dagConfigFile: string;
+  /** The config file's path below the DAG folder (undefined on MWAA Serverless: the config is in the workflows' definitions). */
+  public readonly dagConfigFile?: string;
   /** The topic the DAGs notify on failure, if any. */
   public readonly notificationTopic?: sns.ITopic;
   private readonly dagResources: DagResources;
+  private readonly endpointCleanup?: Construct;
 
   constructor(scope: Construct, id: string, props: ModelWorkflowProps) {
     super(scope, id);
     validatePipelineName(props.pipelineName);
     validatePipelineNameSegments(props.pipelineName);
     this.pipelineName = props.pipelineName;
+    if (!props.environment === !props.serverless) {
+      throw new Error(`environment, serverless: set exactly one of them for pipeline ${props.pipelineName}: environment (a provisioned MWAA environment) or serverless (MWAA Serverless workflows)`);
+    }
     this.environment = props.environment;
-    this.checkAirflowVersion(props.environment);
-    this.claimPipelineName(props.environment, props.pipelineName);
+    if (props.environment) {
+      this.checkAirflowVersion(props.environment);
+      this.claimPipelineName(props.environment, props.pipelineName);
+    }
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
@@ -316,6 +338,7 @@ export class ModelWorkflow extends Construct {
       if (environment instanceof AirflowEnvironment && Stack.of(environment) === Stack.of(this)) {
         environment.cfnEnvironment.node.addDependency(cleanup);
       }
+      this.endpointCleanup = cleanup;
     }
 
     this.notificationTopic = props.notificationTopic;
@@ -334,9 +357,7 @@ export class ModelWorkflow extends Construct {
       rollbackAlarms: this.rollbackAlarms,
     };
 
-    this.dagConfigFile = `${PIPELINE_CONFIG_FOLDER}/${this.pipelineName}.json`;
-    this.deployDags(props.environment);
-    props.environment.addDagJsonFile(this.dagConfigFile, pipelineConfig({
+    const config: PipelineConfigValues = {
       pipelineName: this.pipelineName,
       awsConnectionId: props.awsConnectionId ?? 'aws_default',
       topicArn: props.notificationTopic?.topicArn,
@@ -358,13 +379,35 @@ export class ModelWorkflow extends Construct {
       deployment: this.deployment,
       endpointName: this.endpointName,
       rollbackAlarms: this.rollbackAlarms,
-    }));
-
-    if (!grantDagRuns(this, props.environment, this.dagResources)) {
-      Annotations.of(this).addWarningV2('cdk-mwaa-mlops:workflow-ungranted',
-        `The execution role of environment ${props.environment.environmentName} is not known to this app, so the DAGs of ` +
-        `pipeline ${this.pipelineName} have no permissions yet: call grantRunDags(role) with the environment's execution role ` +
-        '(or pass executionRole to AirflowEnvironment.fromEnvironmentAttributes)');
+    };
+    if (props.serverless) {
+      const workflows = createServerlessWorkflows(this, {
+        options: props.serverless,
+        // The service ignores DAG callbacks: failures reach the topic through its events (PipelineMonitoring).
+        config: pipelineConfig({ ...config, topicArn: undefined }),
+        resources: { ...this.dagResources, topic: undefined },
+        dataBucket: this.dataBucket,
+        encryptionKey: this.encryptionKey,
+        logRetention,
+        removalPolicy,
+      });
+      this.trainingWorkflow = workflows.training;
+      this.deploymentWorkflow = workflows.deployment;
+      // Deleted before the endpoint's clean-up, so no run re-creates the endpoint afterwards.
+      if (this.endpointCleanup) {
+        for (const workflow of [workflows.training, workflows.deployment]) workflow?.node.addDependency(this.endpointCleanup);
+      }
+    } else {
+      const environment = props.environment!;
+      this.dagConfigFile = `${PIPELINE_CONFIG_FOLDER}/${this.pipelineName}.json`;
+      this.deployDags(environment);
+      environment.addDagJsonFile(this.dagConfigFile, pipelineConfig(config));
+      if (!grantDagRuns(this, environment, this.dagResources)) {
+        Annotations.of(this).addWarningV2('cdk-mwaa-mlops:workflow-ungranted',
+          `The execution role of environment ${environment.environmentName} is not known to this app, so the DAGs of ` +
+          `pipeline ${this.pipelineName} have no permissions yet: call grantRunDags(role) with the environment's execution role ` +
+          '(or pass executionRole to AirflowEnvironment.fromEnvironmentAttributes)');
+      }
     }
     acknowledgeWorkflowFindings(this);
   }

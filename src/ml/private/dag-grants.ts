@@ -44,6 +44,20 @@ export function isUnscoped(statement: iam.PolicyStatement): boolean {
   return statement.resources.length === 1 && statement.resources[0] === '*';
 }
 
+/** Which DAG makes a statement's calls (a serverless workflow's role gets its own DAG's only). */
+export type DagKind = 'training' | 'deployment';
+const USED_BY = new WeakMap<iam.PolicyStatement, DagKind[]>();
+
+function usedBy(kinds: DagKind[], statement: iam.PolicyStatement): iam.PolicyStatement {
+  USED_BY.set(statement, kinds);
+  return statement;
+}
+
+/** The statements of `dagRunStatements` that `dag` needs. */
+export function dagStatements(scope: Construct, r: DagResources, dag: DagKind): iam.PolicyStatement[] {
+  return dagRunStatements(scope, r).filter((statement) => (USED_BY.get(statement) ?? ['training', 'deployment']).includes(dag));
+}
+
 /**
  * Exactly the calls the training and deployment DAGs make (the operators of the Amazon provider and the DAGs' own
  * boto3 tasks), on this pipeline's resources only. SageMaker resources the DAGs create are named
@@ -54,17 +68,17 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
   const sagemaker = sagemakerArns(scope);
   const p = r.pipelineName;
   const statements = [
-    new iam.PolicyStatement({
+    usedBy(['training'], new iam.PolicyStatement({
       actions: ['glue:GetJob', 'glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'],
       resources: [stack.formatArn({ service: 'glue', resource: 'job', resourceName: r.glueJobName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME })],
-    }),
-    explained(new iam.PolicyStatement({
+    })),
+    usedBy(['training'], explained(new iam.PolicyStatement({
       actions: [
         'sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob',
         'sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags',
       ],
       resources: [sagemaker('training-job', `${p}-train-*`), sagemaker('processing-job', `${p}-eval-*`)],
-    }), `the DAGs name each run's jobs ${p}-<stage>-<run key> (naming.py), so the name ends in the run key`),
+    }), `the DAGs name each run's jobs ${p}-<stage>-<run key> (naming.py), so the name ends in the run key`)),
     explained(new iam.PolicyStatement({
       actions: [
         'sagemaker:CreateModelPackageGroup',
@@ -76,24 +90,24 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
       ],
     }), `a model package ARN ends in the version number SageMaker assigns within the group ${r.modelPackageGroupName}`),
     // ListModelPackages has no resource-level permissions; the DAGs always filter by the group.
-    new iam.PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] }),
+    usedBy(['deployment'], new iam.PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] })),
     new iam.PolicyStatement({
       actions: ['iam:PassRole'],
       resources: [r.sagemakerRole.roleArn],
       conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
     }),
-    new iam.PolicyStatement({
+    usedBy(['training'], new iam.PolicyStatement({
       actions: ['ecr:DescribeRepositories', 'ecr:DescribeImages'],
       resources: [r.imageRepository.repositoryArn],
-    }),
+    })),
     // The quality gate reads the evaluation report; the training operator checks its input splits exist (HeadObject).
-    explained(new iam.PolicyStatement({
+    usedBy(['training'], explained(new iam.PolicyStatement({
       actions: ['s3:GetObject'],
       resources: [r.dataBucket.arnForObjects(`${r.processedPrefix}*`), r.dataBucket.arnForObjects(`${r.artifactsPrefix}*`)],
-    }), 'each run writes its splits, model and evaluation report under keys named by the run, below this pipeline\'s prefixes'),
+    }), 'each run writes its splits, model and evaluation report under keys named by the run, below this pipeline\'s prefixes')),
     // ... and that the bucket exists (HeadBucket), which S3 authorizes as s3:ListBucket with no prefix: the role may
     // list the data bucket's key names (not read other pipelines' objects).
-    new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [r.dataBucket.bucketArn] }),
+    usedBy(['training'], new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [r.dataBucket.bucketArn] })),
     // Reading the report (SSE-KMS); SageMaker checks the key of the volumes and outputs a create call names.
     new iam.PolicyStatement({
       actions: ['kms:Decrypt', 'kms:DescribeKey'],
@@ -109,7 +123,7 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
     statements.push(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [r.dataBucket.encryptionKey.keyArn] }));
   }
   if (r.endpointName) {
-    statements.push(explained(new iam.PolicyStatement({
+    statements.push(usedBy(['deployment'], explained(new iam.PolicyStatement({
       actions: [
         'sagemaker:CreateModel', 'sagemaker:DescribeModel',
         'sagemaker:CreateEndpointConfig', 'sagemaker:DescribeEndpointConfig',
@@ -121,13 +135,13 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
         // SageMaker ARNs carry names in lower case.
         sagemaker('endpoint', r.endpointName.toLowerCase()),
       ],
-    }), `the deployment DAG names each package's model and endpoint config ${p}-model-<run key> and ${p}-config-<run key>`));
+    }), `the deployment DAG names each package's model and endpoint config ${p}-model-<run key> and ${p}-config-<run key>`)));
   }
   if (r.rollbackAlarms.length > 0) {
-    statements.push(new iam.PolicyStatement({
+    statements.push(usedBy(['deployment'], new iam.PolicyStatement({
       actions: ['cloudwatch:DescribeAlarms'],
       resources: r.rollbackAlarms.map((alarm) => alarm.alarmArn),
-    }));
+    })));
   }
   if (r.topic) {
     statements.push(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [r.topic.topicArn] }));

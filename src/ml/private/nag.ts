@@ -24,6 +24,23 @@ export function grantDagRuns(scope: Construct, environment: IAirflowEnvironment,
   return true;
 }
 
+/**
+ * Grants a serverless workflow's role what its own DAG calls, as `grantDagRuns` does for an environment's role: the
+ * scoped statements on the role, an action without resource-level permissions in a policy of its own.
+ */
+export function grantWorkflowRuns(scope: Construct, id: string, role: iam.IRole, statements: iam.PolicyStatement[]): void {
+  for (const statement of statements.filter((s) => !isUnscoped(s))) {
+    role.addToPrincipalPolicy(statement);
+    const why = wildcardReason(statement);
+    if (why) acknowledgeWildcardResources(role, statement.actions, statement.resources, why);
+  }
+  const unscoped = statements.filter(isUnscoped);
+  if (unscoped.length > 0) {
+    addUnscopedPolicy(scope, id, role, unscoped,
+      'the deployment workflow lists the packages of this pipeline\'s group (the call filters by ModelPackageGroupName); SageMaker has no resource-level permissions for it.');
+  }
+}
+
 /** Acknowledges, with reasons, the findings of aws-cdk-lib's own providers that ModelWorkflow causes. */
 export function acknowledgeWorkflowFindings(scope: Construct): void {
   acknowledgeBucketNotificationsHandler(scope);

@@ -1,0 +1,71 @@
+import { Names, RemovalPolicy } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { DagResources, dagStatements } from './dag-grants';
+import { grantWorkflowRuns } from './nag';
+import { ServerlessOrchestrationOptions } from '../../serverless/orchestration';
+import {
+  checkServerlessLimits, deploymentDefinition, SERVERLESS_CODE_DIRECTORY, SERVERLESS_CODE_EXCLUDE, trainingDefinition,
+} from '../../serverless/private/definitions';
+import { ServerlessWorkflow } from '../../serverless/serverless-workflow';
+import { WorkflowCode, WorkflowDefinition } from '../../serverless/workflow-source';
+
+export interface ServerlessWorkflowsProps {
+  readonly options: ServerlessOrchestrationOptions;
+  /** The pipeline config (pipelineConfig()), embedded in each definition. */
+  readonly config: Record<string, any>;
+  readonly resources: DagResources;
+  readonly dataBucket: s3.IBucket;
+  readonly encryptionKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * A pipeline on MWAA Serverless: its training workflow and, when it deploys, its deployment workflow, each with the
+ * grants of its own DAG only. The definitions are written to the data bucket under `workflows/<pipeline>/`; the code
+ * package is the DAGs' Python package, so both modes run the same task logic.
+ */
+export function createServerlessWorkflows(scope: Construct, props: ServerlessWorkflowsProps) {
+  checkServerlessLimits(props.config);
+  const p = props.resources.pipelineName;
+  const base = Names.uniqueResourceName(scope, { maxLength: 60, separator: '-' });
+  const names = { training: `${base}-training`, deployment: `${base}-deployment` };
+  const common = {
+    code: WorkflowCode.fromAsset(SERVERLESS_CODE_DIRECTORY, { exclude: SERVERLESS_CODE_EXCLUDE }),
+    encryptionKey: props.encryptionKey,
+    logRetention: props.logRetention,
+    logRemovalPolicy: props.removalPolicy,
+    triggerMode: props.options.triggerMode,
+  };
+  const definitionIn = (document: Record<string, any>) =>
+    WorkflowDefinition.fromObject(document, { bucket: props.dataBucket, keyPrefix: `workflows/${p}/` });
+
+  const deployment = props.resources.endpointName ? new ServerlessWorkflow(scope, 'DeploymentWorkflow', {
+    ...common,
+    workflowName: names.deployment,
+    description: `cdk-mwaa-mlops ${p}: deploy an approved model package to endpoint ${props.resources.endpointName}`,
+    definition: definitionIn(deploymentDefinition({ config: props.config, trainingWorkflowName: names.training, deploymentWorkflowName: names.deployment })),
+  }) : undefined;
+  const training = new ServerlessWorkflow(scope, 'TrainingWorkflow', {
+    ...common,
+    workflowName: names.training,
+    description: `cdk-mwaa-mlops ${p}: preprocess, train, evaluate and register a model`,
+    definition: definitionIn(trainingDefinition({
+      config: props.config,
+      trainingWorkflowName: names.training,
+      deploymentWorkflowName: deployment ? names.deployment : undefined,
+      deploymentWorkflowArn: deployment?.workflowArn,
+    })),
+  });
+
+  grantWorkflowRuns(scope, 'TrainingUnscopedPolicy', training.role, dagStatements(scope, props.resources, 'training'));
+  if (deployment) {
+    grantWorkflowRuns(scope, 'DeploymentUnscopedPolicy', deployment.role, dagStatements(scope, props.resources, 'deployment'));
+    // On automatic approval the training workflow starts the deployment of the package it registered.
+    if (props.config.registry?.auto_approve) deployment.grantStartRun(training.role);
+  }
+  return { training, deployment };
+}
