@@ -61,7 +61,7 @@ export const STEPS_MODULE = 'cdk_mwaa_mlops.serverless';
  */
 export const SERVERLESS_CODE_DIRECTORY = path.join(__dirname, '..', '..', '..', 'assets', 'dags');
 /** What the code package leaves out of `SERVERLESS_CODE_DIRECTORY` (glob patterns, as `Asset`'s `exclude`). */
-export const SERVERLESS_CODE_EXCLUDE: readonly string[] = [
+export const SERVERLESS_CODE_EXCLUDE: string[] = [
   '.airflowignore',
   'cdk_mwaa_mlops_dags.py',
   'cdk_mwaa_mlops_pipelines',
