@@ -55,6 +55,7 @@ class Stack:
             "AWS::Logs::LogGroup": "LogGroupName",
             "AWS::IAM::Role": "RoleName",
             "AWS::Glue::SecurityConfiguration": "Name",
+            "AWS::MWAAServerless::Workflow": "Name",
         }.get(kind)
         if explicit and explicit in props:
             return self.resolve(props[explicit])
@@ -69,6 +70,8 @@ class Stack:
             "AWS::AccountId": self.account,
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": self.name,
+            "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{self.name}/"
+            + str(uuid.uuid5(uuid.NAMESPACE_URL, self.name)),
         }
         if logical_id in pseudo:
             return pseudo[logical_id]
@@ -77,11 +80,17 @@ class Stack:
             return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.name}/{logical_id}"))
         if kind == "AWS::SNS::Topic":
             return f"arn:aws:sns:{self.region}:{self.account}:{self.name_of(logical_id)}"
+        if kind == "AWS::MWAAServerless::Workflow":  # its primary identifier is its ARN
+            return self.get_att(logical_id, "WorkflowArn")
         return self.name_of(logical_id)
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         kind = self.resources[logical_id]["Type"]
         name = self.name_of(logical_id)
+        if kind == "AWS::MWAAServerless::Workflow" and attribute == "WorkflowArn":
+            # the service appends a 10-character suffix to the name; a deterministic one here
+            suffix = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.name}/{logical_id}").hex[:10]
+            return f"arn:aws:airflow-serverless:{self.region}:{self.account}:workflow/{name}-{suffix}"
         arns = {
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::IAM::Role": f"arn:aws:iam::{self.account}:role/{name}",

@@ -25,12 +25,12 @@ from typing import Any
 import boto3
 import pytest
 from aws_stand_in import AwsStandIn
-from cloud_assembly import Stack, synthesize
+from cloud_assembly import ROOT, Stack, synthesize
 from dag_parsing import store_dag
-from iam_requests import Call, Request, requests_for
+from iam_requests import Call, Request, evaluate, requests_for
 from server_log import ServerLog
 from test_workflow_e2e import Recorder, _image_conf, _manifest, _newest_package
-from workflows import load_workflow, pipeline_inputs, write_definitions
+from workflows import load_workflow, violations
 
 pytestmark = pytest.mark.e2e
 
@@ -80,41 +80,48 @@ class Workflow:
     arn: str
     dag: Any
     definition: dict[str, Any]
+    #: the logical id of the workflow's execution role
+    role: str
     #: every AWS call of this workflow's runs (what its execution role must allow)
     calls: list[Call] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Stack:
-    outdir = synthesize("test/ml/apps/workflow-e2e-app.ts", tmp_path_factory.mktemp("serverless-e2e.out"))
-    return Stack(outdir, "WorkflowE2E", ACCOUNT, REGION)
+    outdir = synthesize("test/ml/apps/serverless-e2e-app.ts", tmp_path_factory.mktemp("serverless-e2e.out"))
+    return Stack(outdir, "ServerlessE2E", ACCOUNT, REGION)
+
+
+def deployed_definition(stack: Stack, logical_id: str) -> dict[str, Any]:
+    """The definition object the workflow names, as its BucketDeployment writes it (deploy-time values resolved)."""
+    location = stack.resolve(stack.resources[logical_id]["Properties"]["DefinitionS3Location"])
+    return json.loads(stack.dag_file(location["ObjectKey"]))
 
 
 @pytest.fixture(scope="module")
 def pipelines(stack) -> dict[str, dict]:
+    """Per pipeline: its workflows' logical ids and roles (the app's outputs), and its config (in the definitions)."""
     found = {}
-    for output in ("RetentionDags", "PaymentsDags"):
+    for output in ("RetentionWorkflows", "PaymentsWorkflows"):
         info = json.loads(stack.output(output))
-        info["config"] = json.loads(stack.dag_file(f"cdk_mwaa_mlops_pipelines/{info['pipeline']}.json"))
+        info["definitions"] = {kind: deployed_definition(stack, info[kind]) for kind in ("training", "deployment")}
+        (training,) = info["definitions"]["training"].values()
+        info["config"] = training["tasks"]["resolve_run"]["op_kwargs"]["config"]
         found[info["pipeline"]] = info
     return found
 
 
 @pytest.fixture(scope="module")
-def workflows(pipelines, airflow_db, tmp_path_factory) -> dict[tuple[str, str], Workflow]:
+def workflows(stack, pipelines, airflow_db, tmp_path_factory) -> dict[tuple[str, str], Workflow]:
     directory = tmp_path_factory.mktemp("definitions")
-    written = write_definitions([pipeline_inputs(name, info["config"], ACCOUNT, REGION) for name, info in pipelines.items()])
     found = {}
-    for inputs in written:
-        name = inputs["config"]["pipeline_name"]
-        arns = {
-            "training": f"arn:aws:airflow-serverless:{REGION}:{ACCOUNT}:workflow/{name}-training-AbCdE12345",
-            "deployment": inputs["deploymentWorkflowArn"],
-        }
+    for name, info in pipelines.items():
         for kind in ("training", "deployment"):
-            dag = load_workflow(inputs[kind], directory)
+            definition = info["definitions"][kind]
+            dag = load_workflow(definition, directory)
             store_dag(dag)  # as the service's scheduler holds it (Airflow >= 3.2's dag.test() reads the stored DAG)
-            found[name, kind] = Workflow(name, kind, arns[kind], dag, inputs[kind])
+            arn = stack.get_att(info[kind], "WorkflowArn")
+            found[name, kind] = Workflow(name, kind, arn, dag, definition, role=info[f"{kind}Role"])
     return found
 
 
@@ -267,7 +274,8 @@ def test_the_training_request_is_the_provisioned_dag_s(runs, workflows, pipeline
     assert job["AlgorithmSpecification"]["TrainingImage"] == _image_conf(pipelines["retention"])["image_uri"]
     (package,) = [c.params for c in workflows["retention", "training"].calls if c.action == "CreateModelPackage"][:1]
     assert package["ModelApprovalStatus"] == "Approved"
-    assert package["ModelPackageDescription"].startswith("retention: trained by retention-training run ")
+    dag_id = workflows["retention", "training"].dag.dag_id
+    assert package["ModelPackageDescription"].startswith(f"retention: trained by {dag_id} run manual__")
     assert package["CustomerMetadataProperties"]["auc"] == "0.97"
 
 
@@ -373,3 +381,56 @@ def test_each_workflow_s_calls_map_to_the_iam_requests_its_role_must_allow(runs,
     target = os.environ.get("SERVERLESS_IAM_REQUESTS")
     path = Path(target) if target else tmp_path_factory.mktemp("iam") / "serverless-iam-requests.json"
     path.write_text(json.dumps(exposed, indent=1))
+
+
+def test_the_deployed_definitions_keep_the_service_s_rules(pipelines):
+    for name, info in pipelines.items():
+        for kind, definition in info["definitions"].items():
+            assert violations(definition) == [], f"{name}/{kind}"
+
+
+def test_the_code_package_is_the_dags_python_package_at_its_root(stack):
+    """What the workflows' Code names: the package the definitions' callables live in, byte for byte, and nothing a
+    provisioned environment alone reads (the DAG file, the pipeline configs)."""
+    shipped = ROOT / "assets" / "dags" / "cdk_mwaa_mlops"
+    codes = {
+        json.dumps(r["Properties"]["Code"]) for r in stack.resources.values() if r["Type"] == "AWS::MWAAServerless::Workflow"
+    }
+    (code,) = codes  # one package for every workflow
+    package = stack.assembly / f"asset.{json.loads(code)['S3Location']['ObjectKey'].removesuffix('.zip')}"
+    assert sorted(p.name for p in package.iterdir()) == ["cdk_mwaa_mlops"]
+    packaged = {p.relative_to(package / "cdk_mwaa_mlops") for p in (package / "cdk_mwaa_mlops").rglob("*") if p.is_file()}
+    expected = {p.relative_to(shipped) for p in shipped.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert packaged == expected
+    for path in expected:
+        assert (package / "cdk_mwaa_mlops" / path).read_bytes() == (shipped / path).read_bytes(), path
+
+
+def test_each_workflow_role_allows_its_runs_calls_and_reaches_nothing_of_the_other_pipeline(
+    runs, stack, workflows, pipelines, record_property
+):
+    """Every recorded call of a workflow's runs, as IAM requests, evaluated (@cloud-copilot/iam-simulate) against the
+    synthesized policies of its own execution role (all allowed) and of the other pipeline's workflow roles (none of
+    this pipeline's resources allowed; only actions IAM cannot scope, on `*`)."""
+    summary = {}
+    policies = {w.role: stack.role_policies(w.role) for w in workflows.values()}
+    resource_policies = stack.resource_policies()
+
+    def decide(requests: list[Request], role: str) -> list[str]:
+        principal = f"arn:aws:iam::{ACCOUNT}:role/{stack.name_of(role)}"
+        return evaluate(requests, policies[role], ACCOUNT, principal, resource_policies)
+
+    for (name, kind), workflow in workflows.items():
+        requests = iam_requests(workflow, pipelines)
+        own = decide(requests, workflow.role)
+        refused = [(r.action, r.resource) for r, d in zip(requests, own, strict=True) if d != "Allowed"]
+        assert refused == [], f"{name}/{kind}'s role refuses its own calls: {json.dumps(refused, indent=0)}"
+        for other in (w for (n, _), w in workflows.items() if n != name):
+            decided = decide(requests, other.role)
+            crossing = [
+                (r.action, r.resource) for r, d in zip(requests, decided, strict=True) if d == "Allowed" and r.resource != "*"
+            ]
+            assert crossing == [], f"{other.pipeline}/{other.kind}'s role reaches {name}/{kind}'s resources: {crossing}"
+        summary[f"{name}/{kind}"] = {"calls": len(workflow.calls), "distinct_requests": len(requests)}
+    record_property("serverless_iam_summary", json.dumps(summary))
+    print("serverless IAM proof:", json.dumps(summary))

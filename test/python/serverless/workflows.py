@@ -12,11 +12,14 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import yaml
+from jinja2 import nodes
 
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent
@@ -74,3 +77,58 @@ def pipeline_inputs(name: str, config: dict[str, Any], account: str = "123456789
         "deploymentWorkflowName": f"{name}-deployment",
         "deploymentWorkflowArn": f"arn:aws:airflow-serverless:{region}:{account}:workflow/{name}-deployment-AbCdE12345",
     }
+
+
+def strings(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a JSON value, with where it is."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from strings(item, f"{where}[{index}]")
+
+
+def jinja_roots(template: str) -> set[str]:
+    """The variables a template reads from its context, from jinja2's parse tree (names it assigns itself excluded)."""
+    tree = jinja2.Environment().parse(template)
+    assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    return {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"} - assigned
+
+
+def violations(definition: dict[str, Any]) -> list[str]:
+    """What in a definition breaks MWAA Serverless's rules, each as `<rule>: <where>: <what>` (rules: allowlist,
+    limits, jinja, size, loader)."""
+    found = []
+    allowed = set(ALLOWLIST["operators"]) | set(ALLOWLIST["code_package_operators"])
+    (name, dag) = next(iter(definition.items()))
+    if dag.get("schedule") is not None or "start_date" in dag or "start_date" in dag.get("default_args", {}):
+        found.append(f"limits: {name}: a manual-only workflow has no schedule and no start_date")
+    for task_id, task in [("default_args", dag.get("default_args", {})), *dag["tasks"].items()]:
+        where = f"{name}.{task_id}"
+        if task_id != "default_args" and task["operator"] not in allowed:
+            found.append(f"allowlist: {where}: {task['operator']}")
+        if not 0 <= task.get("retries", 0) <= RETRIES:
+            found.append(f"limits: {where}: retries {task['retries']}")
+        if not 0 <= task.get("retry_delay", 0) <= RETRY_DELAY_SECONDS:
+            found.append(f"limits: {where}: retry_delay {task['retry_delay']}")
+        # absent: the service's default, which is its limit
+        if task.get("execution_timeout", EXECUTION_TIMEOUT_SECONDS) > EXECUTION_TIMEOUT_SECONDS:
+            found.append(f"limits: {where}: execution_timeout {task['execution_timeout']}")
+        if task.get("deferrable", False) is not False or task.get("mode", "poke") != "poke":
+            found.append(f"limits: {where}: deferrable or rescheduling")
+        if {"expand", "partial", "decorator"} & set(task):
+            found.append(f"limits: {where}: dynamic mapping or a decorated task")
+    for path, text in strings(definition):
+        roots = jinja_roots(text)
+        if not roots <= JINJA_ROOTS:
+            found.append(f"jinja: {path}: {text!r} reads {sorted(roots - JINJA_ROOTS)}")
+    size = len(uploaded(definition).encode())
+    if size > DEFINITION_BYTES:
+        found.append(f"size: {name}: {size} bytes")
+    text = uploaded(definition)  # dag-factory expands `$VAR` in the file and casts mappings with `__type__`
+    if "$" in text or "__type__" in text or "__and__" in text or "__or__" in text or "__join__" in text:
+        found.append(f"loader: {name}: text dag-factory would change")
+    return found
