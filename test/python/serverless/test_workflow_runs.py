@@ -434,3 +434,26 @@ def test_each_workflow_role_allows_its_runs_calls_and_reaches_nothing_of_the_oth
         summary[f"{name}/{kind}"] = {"calls": len(workflow.calls), "distinct_requests": len(requests)}
     record_property("serverless_iam_summary", json.dumps(summary))
     print("serverless IAM proof:", json.dumps(summary))
+
+
+def test_a_wait_cut_at_the_task_limit_is_retried_and_finds_the_job_done(runs, aws, workflows, pipelines, tmp_path):
+    """The long-training strategy: a sensor try that reaches `execution_timeout` (3600 s on the service; 3 s here) is
+    retried and polls the same job, so a job may run as long as the sensor's tries allow (WAIT_BUDGET_SECONDS)."""
+    stand_in, _, recorder = aws
+    definition = json.loads(json.dumps(workflows["retention", "training"].definition))
+    ((name, dag),) = definition.items()
+    dag["dag_id"] = f"{name}-timeout-proof"
+    dag["tasks"].pop("start_deployment")
+    dag["tasks"]["wait_for_training"].update(execution_timeout={"__type__": "datetime.timedelta", "seconds": 3}, retry_delay=0)
+    workflow = Workflow("retention", "training", "", load_workflow({f"{name}-timeout-proof": dag}, tmp_path), definition, "")
+    store_dag(workflow.dag)
+    stand_in.in_progress_describes = 5  # about 5 s of polls at 1 s: longer than a try
+    try:
+        dag_run, states = run(workflow, recorder, trigger_parameters(pipelines["retention"]))
+    finally:
+        stand_in.in_progress_describes = 2
+    assert dag_run.state == "success", states
+    assert dag_run.get_task_instance("wait_for_training").try_number == 2
+    (job,) = [c.params["TrainingJobName"] for c in workflow.calls if c.action == "CreateTrainingJob"]
+    polled = [status for name, status, _ in stand_in.job_describes if name == job]
+    assert polled[:5] == ["InProgress"] * 5 and "Completed" in polled[5:]
