@@ -170,4 +170,5 @@ describe('checkServerlessLimits', () => {
 test('the code package is the DAG folder without what only a provisioned environment reads', () => {
   expect(fs.existsSync(path.join(SERVERLESS_CODE_DIRECTORY, 'cdk_mwaa_mlops', 'serverless.py'))).toBe(true);
   expect(SERVERLESS_CODE_EXCLUDE).toEqual(expect.arrayContaining(['cdk_mwaa_mlops_dags.py', 'cdk_mwaa_mlops_pipelines']));
+  expect(SERVERLESS_CODE_EXCLUDE).not.toContain('.airflowignore');
 });

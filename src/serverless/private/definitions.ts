@@ -58,11 +58,12 @@ export const STEPS_MODULE = 'cdk_mwaa_mlops.serverless';
 /**
  * The code package: this directory, zipped so that the `cdk_mwaa_mlops` package is at the zip's root (the service
  * extracts it to /usr/local/airflow/dags, which is on `sys.path`), without what only a provisioned environment reads.
+ * Its `.airflowignore` stays: the package's modules name both "airflow" and "dag", so a DAG processor scanning the
+ * folder would otherwise parse each as a DAG file.
  */
 export const SERVERLESS_CODE_DIRECTORY = path.join(__dirname, '..', '..', '..', 'assets', 'dags');
 /** What the code package leaves out of `SERVERLESS_CODE_DIRECTORY` (glob patterns, as `Asset`'s `exclude`). */
 export const SERVERLESS_CODE_EXCLUDE: string[] = [
-  '.airflowignore',
   'cdk_mwaa_mlops_dags.py',
   'cdk_mwaa_mlops_pipelines',
   '**/__pycache__',

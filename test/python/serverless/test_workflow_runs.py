@@ -390,15 +390,17 @@ def test_the_deployed_definitions_keep_the_service_s_rules(pipelines):
 
 
 def test_the_code_package_is_the_dags_python_package_at_its_root(stack):
-    """What the workflows' Code names: the package the definitions' callables live in, byte for byte, and nothing a
-    provisioned environment alone reads (the DAG file, the pipeline configs)."""
+    """What the workflows' Code names: the package the definitions' callables live in, byte for byte, with the
+    .airflowignore that keeps a DAG processor from parsing its modules, and nothing a provisioned environment alone
+    reads (the DAG file, the pipeline configs)."""
     shipped = ROOT / "assets" / "dags" / "cdk_mwaa_mlops"
     codes = {
         json.dumps(r["Properties"]["Code"]) for r in stack.resources.values() if r["Type"] == "AWS::MWAAServerless::Workflow"
     }
     (code,) = codes  # one package for every workflow
     package = stack.assembly / f"asset.{json.loads(code)['S3Location']['ObjectKey'].removesuffix('.zip')}"
-    assert sorted(p.name for p in package.iterdir()) == ["cdk_mwaa_mlops"]
+    assert sorted(p.name for p in package.iterdir()) == [".airflowignore", "cdk_mwaa_mlops"]
+    assert (package / ".airflowignore").read_text() == (ROOT / "assets" / "dags" / ".airflowignore").read_text()
     packaged = {p.relative_to(package / "cdk_mwaa_mlops") for p in (package / "cdk_mwaa_mlops").rglob("*") if p.is_file()}
     expected = {p.relative_to(shipped) for p in shipped.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     assert packaged == expected
