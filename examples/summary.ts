@@ -11,6 +11,6 @@ export function stackSummary(stackName: string, templateFile: string, template: 
   }
   const outputs = Object.keys(template.Outputs ?? {});
   lines.push(`  outputs: ${outputs.join(', ') || '(none)'}`);
-  lines.push(...formatIdleCost(estimateIdleCost(template, process.env.COST_REGION ?? 'us-east-1')));
+  lines.push(...formatIdleCost(estimateIdleCost(template, process.env.COST_REGION ?? 'us-east-1'), '  ', true));
   return lines;
 }

@@ -161,15 +161,18 @@ describe('the bench and the example summary print the estimate', () => {
   });
 
   test('the summary of a stack: its resources by type, then its idle cost', () => {
-    const lines = stackSummary('Provisioned', 'cdk.out/Provisioned.template.json', { ...provisioned.template, Outputs: { Url: {} } });
+    const template = { Resources: { ...provisioned.template.Resources, Role: res('AWS::IAM::Role') }, Outputs: { Url: {} } };
+    const lines = stackSummary('Provisioned', 'cdk.out/Provisioned.template.json', template);
     expect(lines).toEqual([
-      'stack Provisioned: 2 resources (cdk.out/Provisioned.template.json)',
+      'stack Provisioned: 3 resources (cdk.out/Provisioned.template.json)',
+      '    1  AWS::IAM::Role',
       '    1  AWS::KMS::Key',
       '    1  AWS::MWAA::Environment',
       '  outputs: Url',
       '  idle cost: $358.70/month (us-east-1, list prices, 730 h/month, no free tier)',
       '      $357.70  1 x MWAA environment mw1.small @ $0.49/h x 730 h [INFERRED]',
       '        $1.00  1 x KMS customer managed key @ $1/month [3P]',
+      '    $0 while idle: 1 resources of 1 types, billed by use or storage (each: npx projen bench:cost)',
       '    not priced (unknown to the estimator): none',
     ]);
   });

@@ -293,13 +293,19 @@ function confidence(p: Price): string {
   return p.fellBackFrom ? `${p.confidence}: ${p.fellBackFrom} not found, ${p.region}'s price` : p.confidence;
 }
 
-/** The estimate as lines of text: the total, each priced line with its arithmetic, then what was not priced. */
-export function formatIdleCost(estimate: IdleCostEstimate, indent: string = '  '): string[] {
+/**
+ * The estimate as lines of text: the total, each priced line with its arithmetic, then what was not priced. `brief`
+ * counts the resources free at idle instead of listing them.
+ */
+export function formatIdleCost(estimate: IdleCostEstimate, indent: string = '  ', brief: boolean = false): string[] {
   const out = [`${indent}idle cost: ${dollars(estimate.totalUsd)}/month (${estimate.region}, list prices, ${estimate.hoursPerMonth} h/month, no free tier)`];
   for (const line of estimate.lines) {
     out.push(`${indent}  ${dollars(line.monthlyUsd).padStart(9)}  ${line.count} x ${line.what} @ ${rate(line.price)} [${confidence(line.price)}]`);
   }
-  if (estimate.zeroAtIdle.length > 0) {
+  if (brief) {
+    const count = estimate.zeroAtIdle.reduce((sum, z) => sum + z.count, 0);
+    out.push(`${indent}  $0 while idle: ${count} resources of ${estimate.zeroAtIdle.length} types, billed by use or storage (each: npx projen bench:cost)`);
+  } else if (estimate.zeroAtIdle.length > 0) {
     out.push(...wrap(`$0 while idle: ${estimate.zeroAtIdle.map((z) => `${z.count} ${z.resourceType}`).join(', ')}`, `${indent}  `));
   }
   out.push(`${indent}  not priced (unknown to the estimator): ${estimate.unknown.map((u) => `${u.count} ${u.resourceType}`).join(', ') || 'none'}`);
