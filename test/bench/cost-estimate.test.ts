@@ -151,7 +151,17 @@ describe('the bench and the example summary print the estimate', () => {
     expect(text).toMatch(/idle total per month\s+\$358\.70\s+\$1\.00/);
     expect(text).toContain('provisioned: stack Provisioned');
     expect(text).toContain('serverless: stack Serverless');
+    expect(text).toContain('serverless idle total $1.00/month: within the $5.00 target (kms keys $1.00)');
     expect(text).toMatch(/training run: .*\n\s+billed: 1 \+ 8 \+ 20 \+ 6 \+ 1 \+ 1 \+ 1 = 38 task-minutes .* = \$0\.0557 per run/);
+  });
+
+  test('a serverless stack over the target is called out, with what costs what', () => {
+    const heavy = { name: 'Heavy', template: { Resources: { ...serverless.template.Resources, Board: res('AWS::CloudWatch::Dashboard'), Key2: res('AWS::KMS::Key') } } };
+    expect(costReport({ provisioned, serverless: heavy }, 'us-east-1').join('\n'))
+      .toContain('serverless idle total $5.00/month: within the $5.00 target (cloudwatch dashboards $3.00, kms keys $2.00)');
+    const heavier = { name: 'Heavier', template: { Resources: { ...heavy.template.Resources, Alarm: res('AWS::CloudWatch::Alarm') } } };
+    expect(costReport({ provisioned, serverless: heavier }, 'us-east-1').join('\n'))
+      .toContain('serverless idle total $5.10/month: OVER the $5.00 target (cloudwatch dashboards $3.00, kms keys $2.00, cloudwatch alarms $0.10)');
   });
 
   test('the bench without a serverless stack says so', () => {

@@ -1,5 +1,5 @@
 import {
-  estimateIdleCost, formatIdleCost, formatRunCost, formatSideBySide, RunTask, serverlessRunCost, Template,
+  dollars, estimateIdleCost, formatIdleCost, formatRunCost, formatSideBySide, RunTask, serverlessRunCost, Template,
 } from './cost-estimate';
 
 export interface NamedTemplate {
@@ -38,6 +38,9 @@ export const ASSUMED_DEPLOYMENT_RUN: RunTask[] = [
   { task: 'endpoint create/update wait', minutes: 10 },
 ];
 
+/** What a bare serverless pipeline may cost per month while idle, before an endpoint is deployed (issue 19). */
+export const SERVERLESS_IDLE_TARGET_USD = 5;
+
 /** The idle cost side by side, each stack's lines, and the per-run cost of the assumed runs. */
 export function costReport(stacks: { provisioned?: NamedTemplate; serverless?: NamedTemplate }, region: string): string[] {
   const provisioned = stacks.provisioned && estimateIdleCost(stacks.provisioned.template, region);
@@ -49,6 +52,11 @@ export function costReport(stacks: { provisioned?: NamedTemplate; serverless?: N
   ]));
   for (const [label, stack, estimate] of [['provisioned', stacks.provisioned, provisioned], ['serverless', stacks.serverless, serverless]] as const) {
     if (stack && estimate) out.push('', `${label}: stack ${stack.name}`, ...formatIdleCost(estimate));
+  }
+  if (serverless) {
+    const verdict = serverless.totalUsd <= SERVERLESS_IDLE_TARGET_USD ? 'within' : 'OVER';
+    out.push('', `serverless idle total ${dollars(serverless.totalUsd)}/month: ${verdict} the ${dollars(SERVERLESS_IDLE_TARGET_USD)} target`
+      + ` (${serverless.lines.map((l) => `${l.category.toLowerCase()} ${dollars(l.monthlyUsd)}`).join(', ')})`);
   }
   out.push('', 'per run on MWAA Serverless (assumed durations; the Glue and SageMaker jobs themselves cost the same in both modes):');
   out.push(...formatRunCost('training run', ASSUMED_TRAINING_RUN, serverlessRunCost(ASSUMED_TRAINING_RUN, region)).map((l) => `  ${l}`));
