@@ -307,14 +307,22 @@ const synthExample = project.addTask('synth:example', {
 });
 synthExample.spawn(bundleTask, unlessBundled);
 synthExample.exec('ts-node --transpile-only examples/main.ts', { receiveArgs: true });
+// Idle cost from the synthesized templates (prices, their sources and confidence: test/bench/cost-prices.json).
+const benchCost = project.addTask('bench:cost', {
+  description: 'Idle monthly cost of a provisioned and a serverless pipeline side by side, read from their templates, and the cost of a serverless run (args: [region], default us-east-1)',
+  env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
+});
+benchCost.spawn(bundleTask, unlessBundled);
+benchCost.exec('ts-node --transpile-only test/bench/cost.bench.ts', { receiveArgs: true });
 const bench = project.addTask('bench', {
-  description: 'Benchmarks (ratios against a baseline measured in the same run): example synth, trigger handler, DAG parse time per Airflow version, Glue script scaling',
+  description: 'Benchmarks (ratios against a baseline measured in the same run): example synth, trigger handler, idle and per-run cost, DAG parse time per Airflow version, Glue script scaling',
   env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
 });
 bench.spawn(bundleTask);
 bench.exec('ts-node --transpile-only test/bench/synth.bench.ts');
 bench.exec('ts-node --transpile-only test/bench/synth-process.bench.ts');
 bench.exec('ts-node --transpile-only test/bench/trigger-handler.bench.ts');
+bench.exec(`${BUNDLED}=1 npx projen bench:cost`, { name: 'Idle cost: provisioned vs serverless, and per serverless run' });
 bench.spawn(venvTask);
 for (const version of [...airflowOlder, airflowNewest]) {
   const venv = version === airflowNewest ? '.venv' : `.venv-airflow-${version}`;
