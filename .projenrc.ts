@@ -58,11 +58,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^3.0.2',
     '@aws-cdk/integ-runner@^2.197.10',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
-    // The trigger handler's one runtime dependency, bundled into assets/ so consumers never install it: the SigV4
-    // signer of the AWS SDK for JavaScript v3, under the handler's own signing core (src/trigger/runtime/signed-request.ts)
-    // for MWAA's InvokeRestApi and MWAA Serverless's StartWorkflowRun. No SDK client: the registry here has no
-    // @aws-sdk/client-mwaa with InvokeRestApi and no @aws-sdk/client-mwaa-serverless, and a client cost the handler
-    // most of its bundle, cold start and per-event time.
+    // The AWS SDK for JavaScript v3's SigV4 signer: the reference the trigger handler's own signer is proven equal to
+    // (test/trigger/signed-request.test.ts). The handler itself has no runtime dependency but node: its signing core
+    // (src/trigger/runtime/signed-request.ts) serves MWAA's InvokeRestApi and MWAA Serverless's StartWorkflowRun. No SDK
+    // client: the registry here has no @aws-sdk/client-mwaa with InvokeRestApi and no @aws-sdk/client-mwaa-serverless,
+    // and a client cost the handler most of its bundle, cold start and per-event time.
     '@smithy/signature-v4@^2.3.0',
     '@types/aws-lambda',
     'fast-check@^4.10.2',
@@ -71,8 +71,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cloud-copilot/iam-simulate@0.1.173',
   ],
 
-  // The trigger handler (src/trigger/*.lambda.ts) is bundled by esbuild into assets/ with its signer, because the
-  // runtime's bundled SDK is of unknown version (and may lack what the handler needs).
+  // The trigger handler (src/trigger/*.lambda.ts) is bundled by esbuild into assets/; it uses no AWS SDK (the runtime's
+  // bundled SDK is of unknown version and may lack what the handler needs), only node and its own signing core.
   lambdaOptions: {
     // The newest Node.js runtime in Lambda's API (botocore's Runtime enum) and in the newest aws-cdk-lib: cdk-nag's
     // AwsSolutions-L1 compares with the newest that aws-cdk-lib knows, and constructing it makes the floor know it too.
@@ -126,7 +126,7 @@ const eslintrc = project.tryFindObjectFile('.eslintrc.json')!;
 eslintrc.addDeletionOverride('parserOptions.projectService');
 eslintrc.addOverride('parserOptions.project', './tsconfig.dev.json');
 
-// Handler-only code (bundled with its signer into assets/) may import dev dependencies, like the entry point.
+// Handler-only code (bundled into assets/) may import dev dependencies, like the entry point.
 project.eslint!.allowDevDeps('src/trigger/runtime/**');
 
 // assets/ ships to AWS as-is (DAGs, scripts): tracked, and packaged with the library.
