@@ -51,7 +51,8 @@ export interface DagTriggerProps extends DagTriggerOptions {
 /** The optional properties of a `DagTrigger` (what a composing construct passes through). */
 export interface DagTriggerOptions {
   /**
-   * The Airflow RBAC role the trigger acts as (`airflow:InvokeRestApi` is granted on this role only).
+   * The Airflow RBAC role the trigger acts as (`airflow:InvokeRestApi` is granted on this role only). Only used with
+   * an `environment`.
    *
    * @default 'User' (the least role that can create DAG runs)
    */
@@ -110,8 +111,9 @@ export interface DagTriggerOptions {
 
   /**
    * Runs the function in this VPC. Not needed for a private webserver: `InvokeRestApi` is an MWAA service API
-   * (`env.airflow.<region>.amazonaws.com`) that reaches the webserver for the caller. Use it when policy puts every
-   * function in a VPC; the subnets then need a NAT gateway or an interface endpoint for MWAA's `env` API.
+   * (`env.airflow.<region>.amazonaws.com`) that reaches the webserver for the caller, and `StartWorkflowRun` is MWAA
+   * Serverless's (`airflow-serverless.<region>.amazonaws.com`). Use it when policy puts every function in a VPC; the
+   * subnets then need a NAT gateway or interface endpoints for the APIs the rules use.
    *
    * @default - the function runs outside any VPC
    */
