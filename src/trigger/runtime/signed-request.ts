@@ -6,7 +6,7 @@
  * (before `InvokeRestApi`) and no `@aws-sdk/client-mwaa-serverless` at all, and the SDK client made the handler
  * 345 KiB with a cold import 9x an empty module's and each event 5x a plain POST. Each bridge sends one JSON POST, so
  * this core does what the client did for it, on node's own well-kept parts:
- * - SigV4 (`signV4`, about 40 lines on node's crypto, synchronous: a tenth of the per-event time the SDK's
+ * - SigV4 (`signV4`, about 40 lines on node's crypto, synchronous: under half the per-event time the SDK's
  *   promise-based signer took here), held equal to the SDK's own signer (`@smithy/signature-v4`, a property test
  *   over generated requests) and to botocore's `SigV4Auth` (test/python/test_trigger_requests.py);
  * - credentials from the Lambda environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`: the
