@@ -18,15 +18,17 @@ const findings = nagFindings(app);
 /** What one pipeline deploys, in the words of its parts. */
 function describe(p: MwaaMlopsPipeline): string[] {
   const env = p.environment;
-  const created = env instanceof AirflowEnvironment && env.node.scope === p;
-  const envText = env instanceof AirflowEnvironment
-    ? `${created ? 'own' : `shared (${env.node.path})`} MWAA ${env.environmentClass.name}, Airflow ${env.airflowVersion}`
-    : `imported MWAA ${env.environmentName}`;
   const w = p.workflow;
+  const created = env instanceof AirflowEnvironment && env.node.scope === p;
+  const envText = !env
+    ? `MWAA Serverless, workflows ${[w.trainingWorkflow, w.deploymentWorkflow].filter(Boolean).map((x) => x!.node.path).join(', ')}`
+    : env instanceof AirflowEnvironment
+      ? `${created ? 'own' : `shared (${env.node.path})`} MWAA ${env.environmentClass.name}, Airflow ${env.airflowVersion}`
+      : `imported MWAA ${env.environmentName}`;
   const rules = p.trigger.rules.map((rule) => (rule.node.defaultChild as IConstruct & { description?: string }).description);
   return [
     `pipeline ${p.pipelineName} (${p.node.path})`,
-    `  environment: ${envText}`,
+    `  runs on:     ${envText}`,
     `  source:      ${p.modelBuild.sourceRepository ? `CodeCommit ${p.modelBuild.sourceRepository.node.path}` : 'external (CodeConnections or S3)'} -> CodePipeline V2 -> ECR`,
     `  DAGs:        ${w.trainingDagId}${w.deploymentDagId ? `, ${w.deploymentDagId}` : ''}`,
     `  approval:    ${w.approval}; deployment: ${w.deployment}`,
