@@ -58,25 +58,21 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^3.0.2',
     '@aws-cdk/integ-runner@^2.197.10',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
-    // The trigger handler's runtime dependencies: bundled into assets/, so consumers never install them.
-    '@aws-sdk/client-mwaa@3.523.0',
-    // The smithy packages client-mwaa 3.523.0 is built on, for the InvokeRestApi command defined in this project.
-    '@smithy/core@^1.3.4',
-    '@smithy/middleware-endpoint@^2.4.3',
-    '@smithy/middleware-serde@^2.1.3',
-    '@smithy/protocol-http@^3.2.1',
-    '@smithy/smithy-client@^2.4.1',
-    '@smithy/types@^2.10.1',
+    // The AWS SDK for JavaScript v3's SigV4 signer: the reference the trigger handler's own signer is proven equal to
+    // (test/trigger/signed-request.test.ts). The handler itself has no runtime dependency but node: its signing core
+    // (src/trigger/runtime/signed-request.ts) serves MWAA's InvokeRestApi and MWAA Serverless's StartWorkflowRun. No SDK
+    // client: the registry here has no @aws-sdk/client-mwaa with InvokeRestApi and no @aws-sdk/client-mwaa-serverless,
+    // and a client cost the handler most of its bundle, cold start and per-event time.
+    '@smithy/signature-v4@^2.3.0',
     '@types/aws-lambda',
-    'aws-sdk-client-mock@^4.1.0',
     'fast-check@^4.10.2',
     // An IAM policy evaluator for the proof that the synthesized roles allow the DAGs' recorded calls, and no more
     // (test/iam; AGPL-licensed, used in tests only, never shipped).
     '@cloud-copilot/iam-simulate@0.1.173',
   ],
 
-  // The trigger handler (src/trigger/*.lambda.ts) is bundled by esbuild into assets/ with its AWS SDK client,
-  // because the runtime's own SDK must not decide which client our InvokeRestApi command runs on.
+  // The trigger handler (src/trigger/*.lambda.ts) is bundled by esbuild into assets/; it uses no AWS SDK (the runtime's
+  // bundled SDK is of unknown version and may lack what the handler needs), only node and its own signing core.
   lambdaOptions: {
     // The newest Node.js runtime in Lambda's API (botocore's Runtime enum) and in the newest aws-cdk-lib: cdk-nag's
     // AwsSolutions-L1 compares with the newest that aws-cdk-lib knows, and constructing it makes the floor know it too.
@@ -130,7 +126,7 @@ const eslintrc = project.tryFindObjectFile('.eslintrc.json')!;
 eslintrc.addDeletionOverride('parserOptions.projectService');
 eslintrc.addOverride('parserOptions.project', './tsconfig.dev.json');
 
-// Handler-only code (bundled with its SDK client into assets/) may import dev dependencies, like the entry point.
+// Handler-only code (bundled into assets/) may import dev dependencies, like the entry point.
 project.eslint!.allowDevDeps('src/trigger/runtime/**');
 
 // assets/ ships to AWS as-is (DAGs, scripts): tracked, and packaged with the library.
@@ -307,14 +303,22 @@ const synthExample = project.addTask('synth:example', {
 });
 synthExample.spawn(bundleTask, unlessBundled);
 synthExample.exec('ts-node --transpile-only examples/main.ts', { receiveArgs: true });
+// Idle cost from the synthesized templates (prices, their sources and confidence: test/bench/cost-prices.json).
+const benchCost = project.addTask('bench:cost', {
+  description: 'Idle monthly cost of a provisioned and a serverless pipeline side by side, read from their templates, and the cost of a serverless run (args: [region], default us-east-1)',
+  env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
+});
+benchCost.spawn(bundleTask, unlessBundled);
+benchCost.exec('ts-node --transpile-only test/bench/cost.bench.ts', { receiveArgs: true });
 const bench = project.addTask('bench', {
-  description: 'Benchmarks (ratios against a baseline measured in the same run): example synth, trigger handler, DAG parse time per Airflow version, Glue script scaling',
+  description: 'Benchmarks (ratios against a baseline measured in the same run): example synth, trigger handler, idle and per-run cost, DAG parse time per Airflow version, Glue script scaling',
   env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
 });
 bench.spawn(bundleTask);
 bench.exec('ts-node --transpile-only test/bench/synth.bench.ts');
 bench.exec('ts-node --transpile-only test/bench/synth-process.bench.ts');
 bench.exec('ts-node --transpile-only test/bench/trigger-handler.bench.ts');
+bench.exec(`${BUNDLED}=1 npx projen bench:cost`, { name: 'Idle cost: provisioned vs serverless, and per serverless run' });
 bench.spawn(venvTask);
 for (const version of [...airflowOlder, airflowNewest]) {
   const venv = version === airflowNewest ? '.venv' : `.venv-airflow-${version}`;

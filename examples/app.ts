@@ -1,7 +1,7 @@
 import { App, CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import {
-  AirflowEnvironment, AirflowVersion, EndpointDeployment, ModelApproval, MwaaMlopsPipeline, PipelineSource, TrafficShifting,
+  AirflowEnvironment, AirflowVersion, EndpointDeployment, ModelApproval, MwaaMlopsPipeline, Orchestration, PipelineSource, TrafficShifting,
 } from '../src';
 
 /**
@@ -18,6 +18,20 @@ export class MwaaMlopsExampleStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, { description: 'cdk-mwaa-mlops example: the whole MLOps loop on Amazon MWAA, on its defaults', ...props });
     this.pipeline = new MwaaMlopsPipeline(this, 'Churn');
+    pipelineOutputs(this.pipeline);
+  }
+}
+
+/**
+ * The same loop on Amazon MWAA Serverless: no environment, VPC or NAT gateway, so it costs close to nothing while idle.
+ * A real-time endpoint, rolled out blue/green with a canary, once a person approves the model.
+ */
+export class MwaaMlopsServerlessExampleStack extends Stack {
+  public readonly pipeline: MwaaMlopsPipeline;
+
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
+    super(scope, id, { description: 'cdk-mwaa-mlops example: the whole MLOps loop on Amazon MWAA Serverless', ...props });
+    this.pipeline = new MwaaMlopsPipeline(this, 'Churn', { orchestration: Orchestration.serverless() });
     pipelineOutputs(this.pipeline);
   }
 }
@@ -68,10 +82,12 @@ function pipelineOutputs(pipeline: MwaaMlopsPipeline): void {
   const scope = new Construct(pipeline.node.scope!, `${pipeline.node.id}Outputs`);
   const output = (id: string, value: string | undefined) => { if (value) new CfnOutput(scope, id, { value }); };
   const environment = pipeline.environment;
-  output('EnvironmentName', environment.environmentName);
-  if (environment instanceof AirflowEnvironment && pipeline.environment.node.scope === pipeline) {
+  output('EnvironmentName', environment?.environmentName);
+  if (environment instanceof AirflowEnvironment && environment.node.scope === pipeline) {
     output('WebserverUrl', environment.webserverUrl);
   }
+  output('TrainingWorkflow', pipeline.workflow.trainingWorkflow?.workflowArn);
+  output('DeploymentWorkflow', pipeline.workflow.deploymentWorkflow?.workflowArn);
   output('SourceRepository', pipeline.modelBuild.sourceRepository?.repositoryCloneUrlGrc);
   output('ModelImageRepository', pipeline.modelBuild.imageRepository.repositoryUri);
   output('RawData', `s3://${pipeline.workflow.dataBucket.bucketName}/${pipeline.workflow.rawDataPrefix}`);
@@ -87,6 +103,7 @@ export function createExampleApp(): App {
   const app = new App({ outdir: process.env.CDK_OUTDIR ?? 'cdk.out' });
   new MwaaMlopsExampleStack(app, 'MwaaMlopsExample');
   new MwaaMlopsSharedExampleStack(app, 'MwaaMlopsSharedExample');
+  new MwaaMlopsServerlessExampleStack(app, 'MwaaMlopsServerlessExample');
   return app;
 }
 

@@ -1,11 +1,13 @@
 /*
  * The main job: synthesizes the example app on its defaults (no AWS account or credentials needed),
  * runs cdk-nag over it, and prints a one-screen summary: what each pipeline deploys, then each stack's
- * resources. Exits non-zero on unacknowledged findings.
+ * resources and what they cost per month while idle (test/bench/cost-estimate.ts; region COST_REGION, default
+ * us-east-1). Exits non-zero on unacknowledged findings.
  */
 import * as path from 'path';
 import { IConstruct } from 'constructs';
 import { createExampleApp } from './app';
+import { stackSummary } from './summary';
 import { AirflowEnvironment, MwaaMlopsPipeline } from '../src';
 import { nagFindings } from '../test/nag';
 
@@ -16,15 +18,17 @@ const findings = nagFindings(app);
 /** What one pipeline deploys, in the words of its parts. */
 function describe(p: MwaaMlopsPipeline): string[] {
   const env = p.environment;
-  const created = env instanceof AirflowEnvironment && env.node.scope === p;
-  const envText = env instanceof AirflowEnvironment
-    ? `${created ? 'own' : `shared (${env.node.path})`} MWAA ${env.environmentClass.name}, Airflow ${env.airflowVersion}`
-    : `imported MWAA ${env.environmentName}`;
   const w = p.workflow;
+  const created = env instanceof AirflowEnvironment && env.node.scope === p;
+  const envText = !env
+    ? `MWAA Serverless, workflows ${[w.trainingWorkflow, w.deploymentWorkflow].filter(Boolean).map((x) => x!.node.path).join(', ')}`
+    : env instanceof AirflowEnvironment
+      ? `${created ? 'own' : `shared (${env.node.path})`} MWAA ${env.environmentClass.name}, Airflow ${env.airflowVersion}`
+      : `imported MWAA ${env.environmentName}`;
   const rules = p.trigger.rules.map((rule) => (rule.node.defaultChild as IConstruct & { description?: string }).description);
   return [
     `pipeline ${p.pipelineName} (${p.node.path})`,
-    `  environment: ${envText}`,
+    `  runs on:     ${envText}`,
     `  source:      ${p.modelBuild.sourceRepository ? `CodeCommit ${p.modelBuild.sourceRepository.node.path}` : 'external (CodeConnections or S3)'} -> CodePipeline V2 -> ECR`,
     `  DAGs:        ${w.trainingDagId}${w.deploymentDagId ? `, ${w.deploymentDagId}` : ''}`,
     `  approval:    ${w.approval}; deployment: ${w.deployment}`,
@@ -38,15 +42,7 @@ const lines: string[] = [`cloud assembly: ${path.relative(process.cwd(), assembl
 const pipelines = app.node.findAll().filter((c): c is MwaaMlopsPipeline => c instanceof MwaaMlopsPipeline);
 for (const pipeline of pipelines) lines.push('', ...describe(pipeline));
 for (const stack of assembly.stacks) {
-  const resources: Record<string, { Type: string }> = stack.template.Resources ?? {};
-  const counts = new Map<string, number>();
-  for (const r of Object.values(resources)) counts.set(r.Type, (counts.get(r.Type) ?? 0) + 1);
-  lines.push('', `stack ${stack.stackName}: ${Object.keys(resources).length} resources (${stack.templateFile})`);
-  for (const [type, n] of [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) {
-    lines.push(`  ${String(n).padStart(3)}  ${type}`);
-  }
-  const outputs = Object.keys(stack.template.Outputs ?? {});
-  lines.push(`  outputs: ${outputs.join(', ') || '(none)'}`);
+  lines.push('', ...stackSummary(stack.stackName, stack.templateFile, stack.template));
 }
 lines.push('', `cdk-nag AwsSolutions + MWAA logging: ${findings.length} unacknowledged finding(s)`);
 for (const f of findings) lines.push(`  ${f}`);

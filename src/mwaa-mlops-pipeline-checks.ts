@@ -2,6 +2,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AirflowEnvironment } from './airflow/airflow-environment';
 import { PIPELINE_NAME, PIPELINE_NAME_MAX } from './ml/private/validate';
 import type { MwaaMlopsPipelineProps } from './mwaa-mlops-pipeline';
+import { OrchestrationKind } from './serverless/orchestration';
 
 /** The pipeline name given, or one derived from the construct id (`Churn` → `churn`, `Fraud_Detection` → `fraud-detection`). */
 export function pipelineNameFor(id: string, given: string | undefined): string {
@@ -18,6 +19,13 @@ export function pipelineNameFor(id: string, given: string | undefined): string {
 
 /** Refuses combinations of props that cannot work, naming the prop, the value and what is allowed. */
 export function checkComposition(props: MwaaMlopsPipelineProps): void {
+  if (props.orchestration?.kind === OrchestrationKind.SERVERLESS) {
+    for (const [prop, value] of Object.entries({ environment: props.environment, environmentProps: props.environmentProps, executionRoleGrantedSeparately: props.executionRoleGrantedSeparately })) {
+      if (value !== undefined) {
+        throw new Error(`${prop}: set, but orchestration is Orchestration.serverless(), which runs on MWAA Serverless workflows with no environment; drop ${prop} or use Orchestration.provisioned()`);
+      }
+    }
+  }
   if (props.environment && props.environmentProps) {
     throw new Error(
       `environmentProps: given with environment ${props.environment.node.path}; environmentProps only shape an environment ` +
@@ -58,7 +66,9 @@ export function checkComposition(props: MwaaMlopsPipelineProps): void {
 function checkRawPrefix(props: MwaaMlopsPipelineProps): void {
   const prefixes = props.workflow?.dataPrefixes;
   const raw = prefixes?.raw ?? 'raw/';
-  const outputs = { processed: prefixes?.processed ?? 'processed/', artifacts: prefixes?.artifacts ?? 'artifacts/', checkpoints: prefixes?.checkpoints ?? 'checkpoints/' };
+  const outputs: Record<string, string> = { processed: prefixes?.processed ?? 'processed/', artifacts: prefixes?.artifacts ?? 'artifacts/', checkpoints: prefixes?.checkpoints ?? 'checkpoints/' };
+  // The serverless workflows' definitions are written to the data bucket too (ModelWorkflow).
+  if (props.orchestration?.kind === OrchestrationKind.SERVERLESS) outputs.definitions = 'workflows/';
   const covered = Object.entries(outputs).filter(([, prefix]) => prefix.startsWith(raw)).map(([name, prefix]) => `${name} '${prefix}'`);
   if (covered.length > 0) {
     throw new Error(

@@ -11,6 +11,7 @@ import { PipelineSource } from './delivery/pipeline-source';
 import { ModelWorkflow, ModelWorkflowOptions } from './ml/model-workflow';
 import { PipelineMonitoring, PipelineMonitoringProps } from './monitoring/pipeline-monitoring';
 import { checkComposition, pipelineNameFor } from './mwaa-mlops-pipeline-checks';
+import { Orchestration, OrchestrationKind } from './serverless/orchestration';
 import { DagTrigger, DagTriggerOptions } from './trigger/dag-trigger';
 
 /** Properties of a {@link MwaaMlopsPipeline}; each part's own options pass through unchanged. */
@@ -21,6 +22,12 @@ export interface MwaaMlopsPipelineProps {
    * @default - the construct id in lowercase, other characters as `-` (`Churn` becomes `churn`)
    */
   readonly pipelineName?: string;
+  /**
+   * What runs the pipeline: a provisioned MWAA environment (Python DAGs, the Airflow UI, deferrable operators, long
+   * tasks) or MWAA Serverless workflows (no environment, VPC or NAT gateway; billed per task-second, nothing while idle).
+   * @default Orchestration.provisioned()
+   */
+  readonly orchestration?: Orchestration;
   /**
    * The MWAA environment the DAGs run on, e.g. one `AirflowEnvironment` shared by several pipelines.
    * @default - a new `AirflowEnvironment` (Airflow 3.3.1) with `environmentProps`
@@ -78,8 +85,10 @@ export interface MwaaMlopsPipelineProps {
 export class MwaaMlopsPipeline extends Construct {
   /** The pipeline's name. */
   public readonly pipelineName: string;
-  /** The MWAA environment the DAGs run on. */
-  public readonly environment: IAirflowEnvironment;
+  /** The MWAA environment the DAGs run on (undefined with `Orchestration.serverless()`). */
+  public readonly environment?: IAirflowEnvironment;
+  /** What runs the pipeline. */
+  public readonly orchestration: Orchestration;
   /** The build pipeline: source, validation, staged preprocessing code, model image. */
   public readonly modelBuild: ModelBuildPipeline;
   /** What the DAGs drive: data bucket, Glue job, SageMaker role, model package group, endpoint. */
@@ -98,7 +107,9 @@ export class MwaaMlopsPipeline extends Construct {
     checkComposition(props);
     this.pipelineName = pipelineNameFor(id, props.pipelineName);
 
-    this.environment = props.environment ?? new AirflowEnvironment(this, 'Environment', {
+    this.orchestration = props.orchestration ?? Orchestration.provisioned();
+    const serverless = this.orchestration.kind === OrchestrationKind.SERVERLESS;
+    this.environment = serverless ? undefined : props.environment ?? new AirflowEnvironment(this, 'Environment', {
       airflowVersion: AirflowVersion.V3_3_1,
       ...props.environmentProps,
     });
@@ -121,6 +132,7 @@ export class MwaaMlopsPipeline extends Construct {
     this.workflow = new ModelWorkflow(this, 'Workflow', {
       ...props.workflow,
       environment: this.environment,
+      serverless: serverless ? this.orchestration.serverlessOptions : undefined,
       pipelineName: this.pipelineName,
       imageRepository: this.modelBuild.imageRepository,
       preprocessingCode: this.modelBuild.preprocessingCode,
@@ -133,33 +145,46 @@ export class MwaaMlopsPipeline extends Construct {
     }
 
     this.trigger = new DagTrigger(this, 'Trigger', { ...props.trigger, environment: this.environment, alarmTopic: this.topic });
-    const training = this.workflow.trainingDagId;
-    this.trigger.onImagePushed('ImagePushed', { repository: this.modelBuild.imageRepository, dagId: training });
-    this.trigger.onObjectCreated('RawDataCreated', { bucket: this.workflow.dataBucket, prefix: this.workflow.rawDataPrefix, dagId: training });
+    // On MWAA Serverless the rules start the workflows; on an environment, the DAGs.
+    const training = serverless ? { workflow: this.workflow.trainingWorkflow } : { dagId: this.workflow.trainingDagId };
+    const deployment = serverless ? { workflow: this.workflow.deploymentWorkflow } : { dagId: this.workflow.deploymentDagId };
+    this.trigger.onImagePushed('ImagePushed', { repository: this.modelBuild.imageRepository, ...training });
+    this.trigger.onObjectCreated('RawDataCreated', { bucket: this.workflow.dataBucket, prefix: this.workflow.rawDataPrefix, ...training });
     if (this.workflow.deploymentDagId) {
-      this.trigger.onModelPackageStatusChange('ModelApproved', {
-        modelPackageGroupName: this.workflow.modelPackageGroupName, dagId: this.workflow.deploymentDagId,
-      });
+      this.trigger.onModelPackageStatusChange('ModelApproved', { modelPackageGroupName: this.workflow.modelPackageGroupName, ...deployment });
     }
 
     this.monitoring.monitorBuild(this.modelBuild);
     this.monitoring.monitorTrigger(this.trigger);
     const w = this.workflow;
-    this.monitoring.monitorWorkflow({
-      pipelineName: w.pipelineName,
-      environmentName: this.environment.environmentName,
-      trainingDagId: w.trainingDagId,
-      deploymentDagId: w.deploymentDagId,
-      glueJobName: w.glueJobName,
-      endpointName: w.endpointName,
-      sagemakerJobNamePrefix: `${w.pipelineName}-`, // the DAGs name jobs <pipeline>-train-<run> and <pipeline>-eval-<run>
-    });
-    // A shared environment is watched once, where it is created (`monitoring.monitorEnvironment(environment)`).
-    if (!props.environment) this.monitoring.monitorEnvironment(this.environment);
+    const sagemakerJobNamePrefix = `${w.pipelineName}-`; // the DAGs name jobs <pipeline>-train-<run> and <pipeline>-eval-<run>
+    if (this.environment) {
+      this.monitoring.monitorWorkflow({
+        pipelineName: w.pipelineName,
+        environmentName: this.environment.environmentName,
+        trainingDagId: w.trainingDagId,
+        deploymentDagId: w.deploymentDagId,
+        glueJobName: w.glueJobName,
+        endpointName: w.endpointName,
+        sagemakerJobNamePrefix,
+      });
+      // A shared environment is watched once, where it is created (`monitoring.monitorEnvironment(environment)`).
+      if (!props.environment) this.monitoring.monitorEnvironment(this.environment);
+    } else {
+      this.monitoring.monitorServerlessWorkflows({
+        pipelineName: w.pipelineName,
+        trainingWorkflow: w.trainingWorkflow!,
+        deploymentWorkflow: w.deploymentWorkflow,
+        glueJobName: w.glueJobName,
+        endpointName: w.endpointName,
+        sagemakerJobNamePrefix,
+      });
+    }
 
-    // The first build starts when the pipeline is created: its image push must find the DAGs, the rules and a running
-    // environment (creating one takes 20-30 minutes).
-    this.modelBuild.pipeline.node.addDependency(this.workflow, this.trigger, ...(props.environment ? [] : [this.environment]));
+    // The first build starts when the pipeline is created: its image push must find the DAGs (or workflows), the rules
+    // and a running environment (creating one takes 20-30 minutes).
+    const created = this.environment && !props.environment ? [this.environment] : [];
+    this.modelBuild.pipeline.node.addDependency(this.workflow, this.trigger, ...created);
   }
 
   /** Lets `grantee` call the endpoint the pipeline deploys. */
@@ -173,11 +198,14 @@ export class MwaaMlopsPipeline extends Construct {
   }
 
   /**
-   * Lets `grantee` start DAG runs on the pipeline's environment (e.g. a retraining job of its own).
-   * @param airflowRole the Airflow role the caller acts as
+   * Lets `grantee` start the pipeline's runs (e.g. a retraining job of its own): DAG runs on the environment, or runs of
+   * the training and deployment workflows on MWAA Serverless.
+   * @param airflowRole the Airflow role the caller acts as (provisioned only)
    * @default airflowRole - 'User'
    */
   public grantTriggerDag(grantee: iam.IGrantable, airflowRole?: string): iam.Grant {
-    return this.environment.grantTriggerDag(grantee, airflowRole);
+    if (this.environment) return this.environment.grantTriggerDag(grantee, airflowRole);
+    const workflows = [this.workflow.trainingWorkflow, this.workflow.deploymentWorkflow].filter((w) => w !== undefined);
+    return iam.Grant.addToPrincipal({ grantee, actions: ['airflow-serverless:StartWorkflowRun'], resourceArns: workflows.map((w) => w!.workflowArn) });
   }
 }

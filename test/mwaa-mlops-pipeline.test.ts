@@ -64,7 +64,7 @@ describe('MwaaMlopsPipeline with no props', () => {
     const sharedKeyPolicy = t.findResources('AWS::KMS::Key')[key].Properties.KeyPolicy;
     expect(JSON.stringify(sharedKeyPolicy)).not.toContain('events.amazonaws.com');
 
-    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { MWAA_ENVIRONMENT_NAME: pipeline.environment.environmentName } } });
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { MWAA_ENVIRONMENT_NAME: pipeline.environment!.environmentName } } });
     t.hasResourceProperties('AWS::ECR::Repository', { EncryptionConfiguration: { EncryptionType: 'KMS', KmsKey: { 'Fn::GetAtt': [key, 'Arn'] } } });
     t.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [key, 'Arn'] } } })] },
@@ -115,7 +115,7 @@ describe('MwaaMlopsPipeline with no props', () => {
   test('the first build waits for the environment, the DAGs and the rules it starts', () => {
     const dependsOn: string[] = t.findResources('AWS::CodePipeline::Pipeline')[id(stack, pipeline.modelBuild.pipeline)].DependsOn;
     expect(dependsOn).toEqual(expect.arrayContaining([
-      id(stack, pipeline.environment),
+      id(stack, pipeline.environment!),
       id(stack, pipeline.trigger.rules[0]),
       id(stack, pipeline.workflow.glueJob),
     ]));
@@ -141,7 +141,7 @@ test('MwaaMlopsPipeline grants pass through to the parts: endpoint, model artifa
   const actions = mine.flatMap((s: any) => [s.Action].flat());
   expect(actions).toEqual(expect.arrayContaining(['sagemaker:InvokeEndpoint', 's3:GetObject', 'kms:Decrypt', 'airflow:InvokeRestApi']));
   expect(JSON.stringify(mine)).toContain(':endpoint/churn');
-  expect(JSON.stringify(mine)).toContain(`${pipeline.environment.environmentName}/User`);
+  expect(JSON.stringify(mine)).toContain(`${pipeline.environment!.environmentName}/User`);
 });
 
 describe('MwaaMlopsPipeline fully configured', () => {

@@ -42,7 +42,7 @@ function wildcardFindings(app: App): string[] {
 describe('a statement on * planted on a role of the pipeline is reported', () => {
   test.each(['created', 'imported'] as const)('the execution role of a %s environment', (kind) => {
     const { app, pipeline: p } = pipeline(kind);
-    for (const statement of PLANTED) expect(p.environment.addToRolePolicy(statement).statementAdded).toBe(true);
+    for (const statement of PLANTED) expect(p.environment!.addToRolePolicy(statement).statementAdded).toBe(true);
     expect(wildcardFindings(app)).toEqual([
       kind === 'created'
         ? 'AwsSolutions-IAM5[Resource::*]: Planted/Churn/Environment/ExecutionRole/DefaultPolicy/Resource'

@@ -26,6 +26,20 @@ func NewMwaaMlopsExampleStack(scope constructs.Construct, id string) awscdk.Stac
 	return stack
 }
 
+// NewMwaaMlopsServerlessExampleStack builds the same loop on Amazon MWAA Serverless: no environment, VPC or NAT
+// gateway, so it costs close to nothing while idle. A real-time endpoint, rolled out blue/green with a canary, once a
+// person approves the model.
+func NewMwaaMlopsServerlessExampleStack(scope constructs.Construct, id string) awscdk.Stack {
+	stack := awscdk.NewStack(scope, &id, &awscdk.StackProps{
+		Description: jsii.String("cdk-mwaa-mlops example: the whole MLOps loop on Amazon MWAA Serverless"),
+	})
+	pipeline := cdkmwaamlops.NewMwaaMlopsPipeline(stack, jsii.String("Churn"), &cdkmwaamlops.MwaaMlopsPipelineProps{
+		Orchestration: cdkmwaamlops.Orchestration_Serverless(nil),
+	})
+	pipelineOutputs(pipeline)
+	return stack
+}
+
 // NewMwaaMlopsSharedExampleStack builds several pipelines on one environment: a GitHub repository (through
 // CodeConnections) deploying to a serverless endpoint with automatic approval, and the starter in CodeCommit deploying
 // to a real-time endpoint after a person approves, with a canary rollout.
@@ -95,11 +109,18 @@ func pipelineOutputs(pipeline cdkmwaamlops.MwaaMlopsPipeline) {
 			awscdk.NewCfnOutput(scope, jsii.String(id), &awscdk.CfnOutputProps{Value: value})
 		}
 	}
-	environment := pipeline.Environment()
-	output("EnvironmentName", environment.EnvironmentName())
-	// The type assertion is `instanceof`: jsii hands out an environment the pipeline created as an AirflowEnvironment.
-	if airflow, ok := environment.(cdkmwaamlops.AirflowEnvironment); ok && pipeline.Environment().Node().Scope() == pipeline {
-		output("WebserverUrl", airflow.WebserverUrl())
+	if environment := pipeline.Environment(); environment != nil {
+		output("EnvironmentName", environment.EnvironmentName())
+		// The type assertion is `instanceof`: jsii hands out an environment the pipeline created as an AirflowEnvironment.
+		if airflow, ok := environment.(cdkmwaamlops.AirflowEnvironment); ok && environment.Node().Scope() == pipeline {
+			output("WebserverUrl", airflow.WebserverUrl())
+		}
+	}
+	if training := pipeline.Workflow().TrainingWorkflow(); training != nil {
+		output("TrainingWorkflow", training.WorkflowArn())
+	}
+	if deployment := pipeline.Workflow().DeploymentWorkflow(); deployment != nil {
+		output("DeploymentWorkflow", deployment.WorkflowArn())
 	}
 	if repository := pipeline.ModelBuild().SourceRepository(); repository != nil {
 		output("SourceRepository", repository.RepositoryCloneUrlGrc())
@@ -122,6 +143,7 @@ func NewExampleApp() awscdk.App {
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: &outdir})
 	NewMwaaMlopsExampleStack(app, "MwaaMlopsExample")
 	NewMwaaMlopsSharedExampleStack(app, "MwaaMlopsSharedExample")
+	NewMwaaMlopsServerlessExampleStack(app, "MwaaMlopsServerlessExample")
 	return app
 }
 

@@ -13,6 +13,7 @@ from cdk_mwaa_mlops import (
     ModelApproval,
     ModelWorkflowOptions,
     MwaaMlopsPipeline,
+    Orchestration,
     PipelineSource,
     TrafficShifting,
 )
@@ -31,6 +32,19 @@ class MwaaMlopsExampleStack(Stack):
         kwargs.setdefault("description", "cdk-mwaa-mlops example: the whole MLOps loop on Amazon MWAA, on its defaults")
         super().__init__(scope, construct_id, **kwargs)
         self.pipeline = MwaaMlopsPipeline(self, "Churn")
+        pipeline_outputs(self.pipeline)
+
+
+class MwaaMlopsServerlessExampleStack(Stack):
+    """The same loop on Amazon MWAA Serverless: no environment, VPC or NAT gateway, so it costs close to nothing while idle.
+
+    A real-time endpoint, rolled out blue/green with a canary, once a person approves the model.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
+        kwargs.setdefault("description", "cdk-mwaa-mlops example: the whole MLOps loop on Amazon MWAA Serverless")
+        super().__init__(scope, construct_id, **kwargs)
+        self.pipeline = MwaaMlopsPipeline(self, "Churn", orchestration=Orchestration.serverless())
         pipeline_outputs(self.pipeline)
 
 
@@ -86,9 +100,12 @@ def pipeline_outputs(pipeline: MwaaMlopsPipeline) -> None:
             CfnOutput(scope, output_id, value=value)
 
     environment = pipeline.environment
-    output("EnvironmentName", environment.environment_name)
-    if isinstance(environment, AirflowEnvironment) and pipeline.environment.node.scope is pipeline:
+    output("EnvironmentName", environment.environment_name if environment else None)
+    if isinstance(environment, AirflowEnvironment) and environment.node.scope is pipeline:
         output("WebserverUrl", environment.webserver_url)
+    training, deployment = pipeline.workflow.training_workflow, pipeline.workflow.deployment_workflow
+    output("TrainingWorkflow", training.workflow_arn if training else None)
+    output("DeploymentWorkflow", deployment.workflow_arn if deployment else None)
     source_repository = pipeline.model_build.source_repository
     output("SourceRepository", source_repository.repository_clone_url_grc if source_repository else None)
     output("ModelImageRepository", pipeline.model_build.image_repository.repository_uri)
@@ -105,6 +122,7 @@ def create_example_app() -> App:
     app = App(outdir=os.environ.get("CDK_OUTDIR", "cdk.out"))
     MwaaMlopsExampleStack(app, "MwaaMlopsExample")
     MwaaMlopsSharedExampleStack(app, "MwaaMlopsSharedExample")
+    MwaaMlopsServerlessExampleStack(app, "MwaaMlopsServerlessExample")
     return app
 
 

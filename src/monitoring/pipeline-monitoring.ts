@@ -6,14 +6,15 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { WorkflowMonitoringOptions } from './workflow-monitoring-options';
+import { PipelineJobsMonitoringOptions, ServerlessWorkflowMonitoringOptions, WorkflowMonitoringOptions } from './workflow-monitoring-options';
 import { IAirflowEnvironment } from '../airflow/airflow-environment-base';
 import { ModelBuildPipeline } from '../delivery/model-build-pipeline';
+import { IServerlessWorkflow } from '../serverless/serverless-workflow-ref';
 import { DagTrigger } from '../trigger/dag-trigger';
 import * as patterns from './private/event-patterns';
 import * as metrics from './private/metrics';
 import { allowCloudWatchAlarms, createTopic } from './private/topic';
-import { validateDashboardName, validatePeriod, validatePositive, validateWorkflow } from './private/validate';
+import { validateDashboardName, validatePeriod, validatePositive, validateServerlessWorkflows, validateWorkflow } from './private/validate';
 
 /** Properties of a {@link PipelineMonitoring}. */
 export interface PipelineMonitoringProps {
@@ -75,10 +76,10 @@ interface FailureReport {
  * Watches the MLOps loop: one SNS topic for every failure, one CloudWatch dashboard of the loop's health, and an
  * alarm (with the topic as its action) for every point where the loop can fail.
  *
- * Add what to watch with `monitorBuild`, `monitorTrigger`, `monitorEnvironment` and `monitorWorkflow`; each adds a
- * dashboard section. Metrics come from the services where AWS documents them (MWAA's `AmazonMWAA` Airflow metrics,
+ * Add what to watch with `monitorBuild`, `monitorTrigger`, `monitorEnvironment` and `monitorWorkflow` (or, for a
+ * pipeline on MWAA Serverless, `monitorServerlessWorkflows`); each adds a dashboard section. Metrics come from the services where AWS documents them (MWAA's `AmazonMWAA` Airflow metrics,
  * `AWS/SageMaker` endpoint metrics, `AWS/SQS`, the trigger's own outcome metrics); where none is documented (CodePipeline
- * executions, Glue job and SageMaker job ends) EventBridge rules match the state-change events, and their
+ * executions, Glue job and SageMaker job ends, MWAA Serverless workflow runs) EventBridge rules match the state-change events, and their
  * `AWS/Events` `MatchedEvents` counts are graphed and alarmed on. Those failures also reach the topic as the event
  * itself (which execution or job, and why), besides the alarm.
  */
@@ -234,7 +235,7 @@ export class PipelineMonitoring extends Construct {
   public monitorWorkflow(workflow: WorkflowMonitoringOptions): void {
     validateWorkflow(workflow);
     const pipeline = workflow.pipelineName;
-    const scope = this.section('workflow', pipeline, `Workflow-${pipeline}`);
+    const scope = this.pipelineSection(pipeline);
     this.claimJobPrefix(pipeline, workflow.sagemakerJobNamePrefix);
     const env = workflow.environmentName;
     const alarms: cloudwatch.IAlarm[] = [];
@@ -249,7 +250,50 @@ export class PipelineMonitoring extends Construct {
         description: `[${pipeline}] A run of ${label.toLowerCase()} DAG ${dagId} on MWAA environment ${env} failed: see the run in the Airflow UI`,
       }));
     }
+    const widgets = [this.graph('DAG runs', dagRuns), ...this.monitorJobs(scope, workflow, alarms)];
+    this.addSection(`Pipeline: ${pipeline}`, alarms, widgets);
+  }
 
+  /**
+   * Watches one pipeline whose DAGs run as MWAA Serverless workflows: runs of each workflow that failed or timed out
+   * (the service's `aws.airflow-serverless` EventBridge events; it publishes no CloudWatch metrics and ignores DAG
+   * failure callbacks) are reported to the topic, counted beside the succeeded runs and raise an alarm; the Glue and
+   * SageMaker jobs and the endpoint are watched as `monitorWorkflow` does. No MWAA environment is involved, so there is
+   * nothing to call `monitorEnvironment` for.
+   */
+  public monitorServerlessWorkflows(options: ServerlessWorkflowMonitoringOptions): void {
+    validateServerlessWorkflows(options);
+    const pipeline = options.pipelineName;
+    const scope = this.pipelineSection(pipeline);
+    this.claimJobPrefix(pipeline, options.sagemakerJobNamePrefix);
+    const alarms: cloudwatch.IAlarm[] = [];
+    const runs: cloudwatch.IMetric[] = [];
+    const workflows = [['Training', options.trainingWorkflow], ['Deployment', options.deploymentWorkflow]]
+      .filter((w): w is [string, IServerlessWorkflow] => w[1] !== undefined);
+    for (const [label, workflow] of workflows) {
+      const kind = label.toLowerCase();
+      const succeeded = metrics.matchedEvents(this.rule(scope, `${label}WorkflowRunsSucceeded`,
+        patterns.serverlessWorkflowRuns(workflow.workflowArn, patterns.SERVERLESS_RUN_SUCCEEDED),
+        `Counts succeeded runs of the ${kind} workflow of pipeline ${pipeline} for ${this.node.path}`), this.period);
+      const failed = this.reportFailures(scope, `${label}WorkflowRunsFailed`, {
+        pattern: patterns.serverlessWorkflowRuns(workflow.workflowArn, patterns.SERVERLESS_RUN_FAILED),
+        message: patterns.serverlessRunFailedMessage(pipeline, kind, workflow),
+        what: `[${pipeline}] A run of MWAA Serverless ${kind} workflow ${workflow.workflowName} failed or timed out`,
+        description: `Reports failed and timed-out runs of the ${kind} workflow of pipeline ${pipeline} to ${this.node.path}`,
+      });
+      runs.push(labeled(succeeded, `${label} succeeded`), labeled(failed.metric, `${label} failed or timed out`));
+      alarms.push(failed.alarm);
+    }
+    const widgets = [this.graph('Workflow runs', runs), ...this.monitorJobs(scope, options, alarms)];
+    this.addSection(`Pipeline: ${pipeline} (MWAA Serverless)`, alarms, widgets);
+  }
+
+  /**
+   * What both modes watch alike: Glue and SageMaker job failures (reported to the topic, one alarm each) and the
+   * endpoint. Adds the alarms to `alarms` and returns the graphs.
+   */
+  private monitorJobs(scope: Construct, options: PipelineJobsMonitoringOptions, alarms: cloudwatch.IAlarm[]): cloudwatch.GraphWidgetProps[] {
+    const pipeline = options.pipelineName;
     const failures: cloudwatch.IMetric[] = [];
     const report = (id: string, pattern: events.EventPattern, message: events.RuleTargetInput, what: string) => {
       const reported = this.reportFailures(scope, id, {
@@ -258,18 +302,22 @@ export class PipelineMonitoring extends Construct {
       failures.push(labeled(reported.metric, what));
       alarms.push(reported.alarm);
     };
-    report('GlueJobFailed', patterns.glueJobFailed(workflow.glueJobName), patterns.glueJobFailedMessage(pipeline),
-      `Glue job ${workflow.glueJobName} failed`);
+    report('GlueJobFailed', patterns.glueJobFailed(options.glueJobName), patterns.glueJobFailedMessage(pipeline),
+      `Glue job ${options.glueJobName} failed`);
     for (const kind of [patterns.TRAINING_JOB, patterns.PROCESSING_JOB]) {
-      report(`${kind.label}JobFailed`, patterns.sageMakerJobFailed(kind, workflow.sagemakerJobNamePrefix),
+      report(`${kind.label}JobFailed`, patterns.sageMakerJobFailed(kind, options.sagemakerJobNamePrefix),
         patterns.sageMakerJobFailedMessage(kind, pipeline), `SageMaker ${kind.label.toLowerCase()} jobs failed`);
     }
-
-    const widgets = [this.graph('DAG runs', dagRuns), this.graph('Job failures', failures)];
-    if (workflow.endpointName !== undefined) {
-      widgets.push(...this.monitorEndpoint(scope, pipeline, workflow.endpointName, alarms));
+    const widgets = [this.graph('Job failures', failures)];
+    if (options.endpointName !== undefined) {
+      widgets.push(...this.monitorEndpoint(scope, pipeline, options.endpointName, alarms));
     }
-    this.addSection(`Pipeline: ${pipeline}`, alarms, widgets);
+    return widgets;
+  }
+
+  /** One section per pipeline, whichever mode runs it. */
+  private pipelineSection(pipeline: string): Construct {
+    return this.section('workflow', pipeline, `Workflow-${pipeline}`, 'monitorWorkflow or monitorServerlessWorkflows once per pipeline');
   }
 
   private monitorEndpoint(scope: Construct, pipeline: string, endpointName: string, alarms: cloudwatch.IAlarm[]): cloudwatch.GraphWidgetProps[] {
@@ -309,10 +357,10 @@ export class PipelineMonitoring extends Construct {
   }
 
   /** Refuses to watch the same thing twice, and gives its alarms and rules their own scope. */
-  private section(kind: string, key: string, id: string): Construct {
+  private section(kind: string, key: string, id: string, call: string = `monitor${capitalize(kind)} once for it`): Construct {
     const existing = this.monitored.get(`${kind}:${key}`);
     if (existing !== undefined) {
-      throw new Error(`${this.node.path}: ${kind} '${key}' is already monitored; call monitor${capitalize(kind)} once for it`);
+      throw new Error(`${this.node.path}: ${kind} '${key}' is already monitored; call ${call}`);
     }
     this.monitored.set(`${kind}:${key}`, id);
     return new Construct(this, id);

@@ -1,17 +1,12 @@
-/** What `PipelineMonitoring.monitorWorkflow` watches of one pipeline's training and deployment. */
-export interface WorkflowMonitoringOptions {
+import type { IServerlessWorkflow } from '../serverless/serverless-workflow-ref';
+
+/**
+ * What `PipelineMonitoring` watches of one pipeline whatever runs its DAGs: the jobs its training starts and the
+ * endpoint its deployment keeps up to date.
+ */
+export interface PipelineJobsMonitoringOptions {
   /** The pipeline's name: it titles the dashboard section and prefixes every notification. */
   readonly pipelineName: string;
-  /** The MWAA environment that runs the pipeline's DAGs. */
-  readonly environmentName: string;
-  /** The id of the training DAG, whose failed runs raise an alarm. */
-  readonly trainingDagId: string;
-  /**
-   * The id of the deployment DAG, whose failed runs raise an alarm.
-   *
-   * @default - the pipeline has no deployment DAG (it deploys no endpoint)
-   */
-  readonly deploymentDagId?: string;
   /** The Glue job that preprocesses the pipeline's data; runs ending FAILED, TIMEOUT or ERROR are reported. */
   readonly glueJobName: string;
   /**
@@ -26,4 +21,33 @@ export interface WorkflowMonitoringOptions {
    * @default - the pipeline deploys no endpoint, so none is watched
    */
   readonly endpointName?: string;
+}
+
+/** What `PipelineMonitoring.monitorWorkflow` watches of one pipeline's training and deployment on an MWAA environment. */
+export interface WorkflowMonitoringOptions extends PipelineJobsMonitoringOptions {
+  /** The MWAA environment that runs the pipeline's DAGs. */
+  readonly environmentName: string;
+  /** The id of the training DAG, whose failed runs raise an alarm. */
+  readonly trainingDagId: string;
+  /**
+   * The id of the deployment DAG, whose failed runs raise an alarm.
+   *
+   * @default - the pipeline has no deployment DAG (it deploys no endpoint)
+   */
+  readonly deploymentDagId?: string;
+}
+
+/**
+ * What `PipelineMonitoring.monitorServerlessWorkflows` watches of one pipeline whose DAGs run as MWAA Serverless
+ * workflows.
+ */
+export interface ServerlessWorkflowMonitoringOptions extends PipelineJobsMonitoringOptions {
+  /** The training workflow, whose failed and timed-out runs are reported and raise an alarm. */
+  readonly trainingWorkflow: IServerlessWorkflow;
+  /**
+   * The deployment workflow, whose failed and timed-out runs are reported and raise an alarm.
+   *
+   * @default - the pipeline has no deployment workflow (it deploys no endpoint)
+   */
+  readonly deploymentWorkflow?: IServerlessWorkflow;
 }

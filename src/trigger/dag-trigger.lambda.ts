@@ -1,46 +1,50 @@
-import { MWAAClient, MWAAClientConfig } from '@aws-sdk/client-mwaa';
-import { createTrigger, InvocationContext, TriggerDependencies, TriggerResult } from './runtime/trigger-dag-run';
+import { invokeRestApi } from './runtime/invoke-rest-api';
+import { ClientConfig, createSigner } from './runtime/signed-request';
+import { startWorkflowRun } from './runtime/start-workflow-run';
+import { createTrigger, InvocationContext, TriggerClient, TriggerDependencies, TriggerResult } from './runtime/trigger-dag-run';
+
+export { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './runtime/signed-request';
 
 export type Trigger = (input: unknown, context?: InvocationContext) => Promise<TriggerResult>;
 
 export interface HandlerOptions extends Omit<TriggerDependencies, 'client'> {
-  /** Configuration for the bundled MWAA client (tests and benchmarks point it at a local endpoint). */
-  readonly clientConfig?: MWAAClientConfig;
+  /** How the handler reaches MWAA and MWAA Serverless (tests and benchmarks point it at local endpoints). */
+  readonly clientConfig?: ClientConfig;
 }
-
-/** How long the client waits for a TCP connection to MWAA. */
-export const CONNECTION_TIMEOUT_MS = 3_000;
-/** How long the client waits for MWAA's answer once connected (socket inactivity). */
-export const REQUEST_TIMEOUT_MS = 20_000;
 
 /**
- * Builds the trigger on the MWAA client bundled with it, so the InvokeRestApi command and the client always match.
- * The HTTP handler's timeouts bound each request; the trigger also aborts every attempt before Lambda's deadline.
+ * Builds the trigger on the handler's signing core: both calls (InvokeRestApi for DAGs on MWAA, StartWorkflowRun for
+ * MWAA Serverless workflows) are signed and sent by the same core, with its connection and request timeouts; the
+ * trigger also aborts every attempt before Lambda's deadline.
  */
 export function createHandler(options: HandlerOptions): Trigger {
-  return createTrigger({ ...options, client: createMwaaClient(options.clientConfig) });
+  return createTrigger({ ...options, client: createClient(options.clientConfig) });
 }
 
-/** The MWAA client the handler uses: two SDK attempts per call, connection and request timeouts. */
-export function createMwaaClient(config?: MWAAClientConfig): MWAAClient {
-  return new MWAAClient({
-    maxAttempts: 2,
-    // client-mwaa 3.523 builds its NodeHttpHandler from these options (NodeHttpHandler.create).
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS } as MWAAClientConfig['requestHandler'],
-    ...config,
-  });
+/** The two calls, on one signing core (keep-alive connections, credentials from the Lambda environment). */
+export function createClient(config: ClientConfig = {}): TriggerClient {
+  const send = createSigner(config);
+  const region = () => {
+    const value = config.region ?? process.env.AWS_REGION;
+    if (!value) throw Object.assign(new Error('AWS_REGION is not set'), { name: 'ConfigurationError' });
+    return value;
+  };
+  return {
+    invokeRestApi: (input, options) => invokeRestApi(send, config, region(), input, options),
+    startWorkflowRun: (input, options) => startWorkflowRun(send, config, input, options),
+  };
 }
 
 let trigger: Trigger | undefined;
 
-/** Entry point of the DagTrigger function: one EventBridge event in, at most one Airflow DAG run out. */
+/**
+ * Entry point of the DagTrigger function: one EventBridge event in, at most one run out (an Airflow DAG run on MWAA,
+ * or an MWAA Serverless workflow run).
+ */
 export async function handler(input: unknown, context?: InvocationContext): Promise<TriggerResult> {
-  trigger ??= createHandler({ environmentName: requiredEnv('MWAA_ENVIRONMENT_NAME') });
+  trigger ??= createHandler({
+    environmentName: process.env.MWAA_ENVIRONMENT_NAME || undefined,
+    metricDimension: process.env.TRIGGER_METRIC_DIMENSION || undefined,
+  });
   return trigger(input, context);
-}
-
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set; the DagTrigger construct sets it to the MWAA environment name`);
-  return value;
 }

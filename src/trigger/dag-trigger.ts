@@ -14,10 +14,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DagTriggerFunction } from './dag-trigger-function';
 import { IAirflowEnvironment } from '../airflow/airflow-environment-base';
+import type { IServerlessWorkflow } from '../serverless/serverless-workflow-ref';
 import { DagRunInput } from './private/dag-run-input';
 import { acknowledgeTriggerFindings } from './private/nag';
 import { acknowledgeBucketNotificationsHandler } from '../private/nag-ids';
-import { validateDagId, validateEventPattern, validateGroupName, validatePrefix, validateTagPrefixes, validateTriggerProps } from './private/validate';
+import { validateEventPattern, validateGroupName, validatePrefix, validateTagPrefixes, validateTarget, validateTriggerProps } from './private/validate';
 import {
   DagRunTargetOptions,
   EventPatternTriggerOptions,
@@ -38,14 +39,20 @@ export const DAG_TRIGGER_METRIC_NAMESPACE = METRIC_NAMESPACE;
 
 /** Properties of a `DagTrigger`. */
 export interface DagTriggerProps extends DagTriggerOptions {
-  /** The MWAA environment whose DAGs the trigger starts (created here or imported). */
-  readonly environment: IAirflowEnvironment;
+  /**
+   * The MWAA environment whose DAGs the trigger starts (created here or imported). Rules naming a `dagId` need it;
+   * rules naming a serverless `workflow` do not.
+   *
+   * @default - none: every rule must name a `workflow` (MWAA Serverless)
+   */
+  readonly environment?: IAirflowEnvironment;
 }
 
 /** The optional properties of a `DagTrigger` (what a composing construct passes through). */
 export interface DagTriggerOptions {
   /**
-   * The Airflow RBAC role the trigger acts as (`airflow:InvokeRestApi` is granted on this role only).
+   * The Airflow RBAC role the trigger acts as (`airflow:InvokeRestApi` is granted on this role only). Only used with
+   * an `environment`.
    *
    * @default 'User' (the least role that can create DAG runs)
    */
@@ -104,8 +111,9 @@ export interface DagTriggerOptions {
 
   /**
    * Runs the function in this VPC. Not needed for a private webserver: `InvokeRestApi` is an MWAA service API
-   * (`env.airflow.<region>.amazonaws.com`) that reaches the webserver for the caller. Use it when policy puts every
-   * function in a VPC; the subnets then need a NAT gateway or an interface endpoint for MWAA's `env` API.
+   * (`env.airflow.<region>.amazonaws.com`) that reaches the webserver for the caller, and `StartWorkflowRun` is MWAA
+   * Serverless's (`airflow-serverless.<region>.amazonaws.com`). Use it when policy puts every function in a VPC; the
+   * subnets then need a NAT gateway or interface endpoints for the APIs the rules use.
    *
    * @default - the function runs outside any VPC
    */
@@ -120,20 +128,22 @@ export interface DagTriggerOptions {
 }
 
 /**
- * Starts Airflow DAG runs on MWAA from EventBridge events: an image pushed to ECR, an object created in S3, a
- * model package reaching an approval status, or any event pattern.
+ * Starts Airflow DAG runs on MWAA, or MWAA Serverless workflow runs, from EventBridge events: an image pushed to
+ * ECR, an object created in S3, a model package reaching an approval status, or any event pattern.
  *
  * Each event starts exactly one run, however often it is delivered: the run id derives from the event (for ECR the
  * repository and digest, for S3 the bucket, key and version, for model packages the package, status and time of the state change, otherwise
- * the event id), and Airflow's 409 for a known run id counts as done. The run's `conf` carries the event's facts.
- * Events that cannot be delivered or keep failing end in a dead-letter queue; malformed events, unknown DAGs and
- * runs Airflow refuses are logged with the reason and the event, and counted.
+ * the event id). On MWAA it is the DAG run id, and Airflow's 409 for a known run id counts as done; on MWAA Serverless
+ * it is the `StartWorkflowRun` ClientToken, which returns the run already started for it. The run's `conf` (a
+ * workflow's `OverrideParameters`) carries the event's facts. Events that cannot be delivered or keep failing end in a
+ * dead-letter queue; malformed events, unknown DAGs or workflows and runs the service refuses are logged with the
+ * reason and the event, and counted.
  */
 export class DagTrigger extends Construct {
   /** The CloudWatch namespace of the trigger's outcome metrics (counted from its logs). */
   public static readonly METRIC_NAMESPACE = METRIC_NAMESPACE;
 
-  /** The function that calls `InvokeRestApi`. */
+  /** The function that calls `InvokeRestApi` (DAGs) and `StartWorkflowRun` (serverless workflows). */
   public readonly triggerFunction: lambda.IFunction;
   /** The function's log group (JSON records, one outcome per event). */
   public readonly logGroup: logs.ILogGroup;
@@ -145,16 +155,23 @@ export class DagTrigger extends Construct {
   public readonly errorsAlarm: cloudwatch.Alarm;
   /** In alarm when an event was rejected (malformed, unknown DAG, refused by Airflow). */
   public readonly rejectedEventsAlarm: cloudwatch.Alarm;
-  /** The environment the trigger starts runs on. */
-  public readonly environment: IAirflowEnvironment;
+  /** The environment whose DAGs the trigger starts, if it has one. */
+  public readonly environment?: IAirflowEnvironment;
+  /**
+   * The `Environment` dimension of the outcome metrics: the environment's name, or for a trigger without one (only
+   * serverless workflows) its construct path.
+   */
+  public readonly metricDimension: string;
 
   private readonly _rules: events.Rule[] = [];
   private readonly targetProps: { maxEventAge: Duration; retryAttempts: number };
+  private readonly grantedWorkflows = new Set<IServerlessWorkflow>();
 
-  constructor(scope: Construct, id: string, props: DagTriggerProps) {
+  constructor(scope: Construct, id: string, props: DagTriggerProps = {}) {
     super(scope, id);
     validateTriggerProps(props);
     this.environment = props.environment;
+    this.metricDimension = props.environment?.environmentName ?? this.node.path;
     this.targetProps = { maxEventAge: props.maxEventAge ?? Duration.hours(24), retryAttempts: props.retryAttempts ?? 185 };
 
     this.deadLetterQueue =
@@ -168,7 +185,9 @@ export class DagTrigger extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Starts DAG runs on MWAA environment ${props.environment.environmentName}`,
+      description: props.environment
+        ? `Starts DAG runs on MWAA environment ${props.environment.environmentName}`
+        : 'Starts MWAA Serverless workflow runs',
     });
     this.logGroup.grantWrite(role);
     if (props.vpc) {
@@ -177,7 +196,9 @@ export class DagTrigger extends Construct {
     }
 
     const fn = new DagTriggerFunction(this, 'Function', {
-      description: `Starts Airflow DAG runs on ${props.environment.environmentName} from EventBridge events`,
+      description: props.environment
+        ? `Starts Airflow DAG runs on ${props.environment.environmentName} from EventBridge events`
+        : 'Starts MWAA Serverless workflow runs from EventBridge events',
       role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -186,7 +207,9 @@ export class DagTrigger extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: props.timeout ?? Duration.minutes(1),
-      environment: { MWAA_ENVIRONMENT_NAME: props.environment.environmentName },
+      environment: props.environment
+        ? { MWAA_ENVIRONMENT_NAME: props.environment.environmentName }
+        : { TRIGGER_METRIC_DIMENSION: this.metricDimension },
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
@@ -194,7 +217,7 @@ export class DagTrigger extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpc ? props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : undefined,
     });
-    props.environment.grantTriggerDag(fn, props.airflowRole ?? 'User');
+    props.environment?.grantTriggerDag(fn, props.airflowRole ?? 'User');
     this.triggerFunction = fn;
 
     this.addOutcomeMetricFilters();
@@ -205,7 +228,7 @@ export class DagTrigger extends Construct {
     this.errorsAlarm = this.alarm('ErrorsAlarm', fn.metricErrors({ period: Duration.minutes(5) }),
       'The DagTrigger function failed; the event is retried and then dead-lettered');
     this.rejectedEventsAlarm = this.alarm('RejectedEventsAlarm', this.metricRejected(),
-      'The DagTrigger rejected an event (malformed, unknown DAG, or refused by Airflow): see the function logs');
+      'The DagTrigger rejected an event (malformed, unknown DAG or workflow, or refused by Airflow or MWAA Serverless): see the function logs');
     if (props.alarmTopic) {
       const action = new cloudwatchActions.SnsAction(props.alarmTopic);
       for (const alarm of [this.deadLetterAlarm, this.errorsAlarm, this.rejectedEventsAlarm]) alarm.addAlarmAction(action);
@@ -218,8 +241,9 @@ export class DagTrigger extends Construct {
     return [...this._rules];
   }
 
-  /** Starts a run of `options.dagId` for every successful image push to `options.repository`. */
+  /** Starts a run of `options.dagId` (or `options.workflow`) for every successful image push to `options.repository`. */
   public onImagePushed(id: string, options: ImagePushedTriggerOptions): events.Rule {
+    validateTarget(id, options, this.environment !== undefined);
     validateTagPrefixes(options.imageTagPrefixes);
     const detail: Record<string, unknown> = {
       'action-type': ['PUSH'],
@@ -234,8 +258,9 @@ export class DagTrigger extends Construct {
     });
   }
 
-  /** Starts a run of `options.dagId` for every object created in `options.bucket` (under `options.prefix`). */
+  /** Starts a run of `options.dagId` (or `options.workflow`) for every object created in `options.bucket` (under `options.prefix`). */
   public onObjectCreated(id: string, options: ObjectCreatedTriggerOptions): events.Rule {
+    validateTarget(id, options, this.environment !== undefined);
     validatePrefix(options.prefix);
     if (options.bucket instanceof s3.Bucket) {
       options.bucket.enableEventBridgeNotification();
@@ -253,8 +278,9 @@ export class DagTrigger extends Construct {
     });
   }
 
-  /** Starts a run of `options.dagId` when a package of the group reaches the approval status (default Approved). */
+  /** Starts a run of `options.dagId` (or `options.workflow`) when a package of the group reaches the approval status (default Approved). */
   public onModelPackageStatusChange(id: string, options: ModelPackageTriggerOptions): events.Rule {
+    validateTarget(id, options, this.environment !== undefined);
     validateGroupName(options.modelPackageGroupName);
     const status = options.approvalStatus ?? ModelApprovalStatus.APPROVED;
     return this.addRule(id, options, `model package in ${options.modelPackageGroupName} ${status}`, {
@@ -270,13 +296,14 @@ export class DagTrigger extends Construct {
     });
   }
 
-  /** Starts a run of `options.dagId` for every event matching `options.eventPattern`. */
+  /** Starts a run of `options.dagId` (or `options.workflow`) for every event matching `options.eventPattern`. */
   public onEvent(id: string, options: EventPatternTriggerOptions): events.Rule {
+    validateTarget(id, options, this.environment !== undefined);
     validateEventPattern(options.eventPattern);
     return this.addRule(id, options, 'custom event pattern', options.eventPattern, options.eventBus);
   }
 
-  /** Events that started a DAG run. */
+  /** Events that started a run (a DAG run, or a workflow run). */
   public metricTriggered(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.outcomeMetric('Triggered', props);
   }
@@ -286,7 +313,7 @@ export class DagTrigger extends Construct {
     return this.outcomeMetric('AlreadyTriggered', props);
   }
 
-  /** Events rejected with a reason (malformed, unknown DAG, refused by Airflow). */
+  /** Events rejected with a reason (malformed, unknown DAG or workflow, refused by Airflow or MWAA Serverless). */
   public metricRejected(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.outcomeMetric('Rejected', props);
   }
@@ -299,14 +326,21 @@ export class DagTrigger extends Construct {
   private addRule(
     id: string, options: DagRunTargetOptions, what: string, eventPattern: events.EventPattern, eventBus?: events.IEventBus,
   ): events.Rule {
-    validateDagId(options.dagId, `${id}.dagId`);
+    const workflow = options.workflow;
     const rule = new events.Rule(this, id, {
-      description: options.description ?? truncate(`Starts Airflow DAG ${options.dagId}: ${what}`, 512),
+      description: options.description ?? truncate(workflow
+        ? `Starts MWAA Serverless workflow ${workflow.node.path}: ${what}`
+        : `Starts Airflow DAG ${options.dagId}: ${what}`, 512),
       eventPattern,
       eventBus,
     });
+    if (workflow && !this.grantedWorkflows.has(workflow)) {
+      // airflow-serverless:StartWorkflowRun on this workflow only.
+      workflow.grantStartRun(this.triggerFunction);
+      this.grantedWorkflows.add(workflow);
+    }
     rule.addTarget(new targets.LambdaFunction(this.triggerFunction, {
-      event: new DagRunInput(options.dagId),
+      event: workflow ? DagRunInput.forWorkflow(workflow.workflowArn) : DagRunInput.forDag(options.dagId!),
       deadLetterQueue: this.deadLetterQueue,
       maxEventAge: this.targetProps.maxEventAge,
       retryAttempts: this.targetProps.retryAttempts,
@@ -343,7 +377,7 @@ export class DagTrigger extends Construct {
     return new cloudwatch.Metric({
       namespace: DagTrigger.METRIC_NAMESPACE,
       metricName,
-      dimensionsMap: { Environment: this.environment.environmentName },
+      dimensionsMap: { Environment: this.metricDimension },
       statistic: cloudwatch.Stats.SUM,
       period: Duration.minutes(5),
       ...props,

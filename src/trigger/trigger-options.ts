@@ -1,6 +1,7 @@
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { IServerlessWorkflow } from '../serverless/serverless-workflow-ref';
 
 /** The approval statuses of a SageMaker model package. */
 export enum ModelApprovalStatus {
@@ -12,13 +13,26 @@ export enum ModelApprovalStatus {
   PENDING_MANUAL_APPROVAL = 'PendingManualApproval',
 }
 
-/** What every trigger source needs: the DAG to start. */
+/** What every trigger source needs: what to start, a DAG of the MWAA environment or an MWAA Serverless workflow. */
 export interface DagRunTargetOptions {
   /**
-   * The id of the DAG to start. Airflow's dag_id characters (letters, digits, `_`, `.`, `-`), at most 50 of
-   * them: MWAA's `InvokeRestApi` limits the request path to 64 characters.
+   * The id of the DAG to start on the trigger's MWAA environment. Airflow's dag_id characters (letters, digits, `_`,
+   * `.`, `-`), at most 50 of them: MWAA's `InvokeRestApi` limits the request path to 64 characters. Set exactly one
+   * of `dagId` and `workflow`; `dagId` needs `DagTriggerProps.environment`.
+   *
+   * @default - none: set `workflow`
    */
-  readonly dagId: string;
+  readonly dagId?: string;
+
+  /**
+   * The MWAA Serverless workflow to start (`StartWorkflowRun`; the function may start runs of this workflow only).
+   * The run's `OverrideParameters` are the `conf` a DAG run would get, and its `ClientToken` is the run id (shortened
+   * to 128 characters), so a redelivered event does not start a second run. Set exactly one of `dagId` and
+   * `workflow`.
+   *
+   * @default - none: set `dagId`
+   */
+  readonly workflow?: IServerlessWorkflow;
 
   /**
    * A description for the EventBridge rule.

@@ -1,6 +1,12 @@
-import { Stack } from 'aws-cdk-lib';
+import { Fn, Resource, Stack, Token } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AirflowEnvironment, DagTrigger, ModelBuildPipeline, PipelineMonitoring, PipelineMonitoringProps, PipelineSource, WorkflowMonitoringOptions } from '../../src';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import {
+  AirflowEnvironment, DagTrigger, ModelBuildPipeline, PipelineMonitoring, PipelineMonitoringProps, PipelineSource,
+  ServerlessWorkflowMonitoringOptions, WorkflowMonitoringOptions,
+} from '../../src';
+import { IServerlessWorkflow } from '../../src/serverless/serverless-workflow-ref';
 import { newStack, onlyResource } from '../util';
 
 const CONNECTION_ARN = 'arn:aws:codeconnections:eu-west-1:123456789012:connection/12345678-1234-1234-1234-123456789012';
@@ -74,4 +80,33 @@ export function logicalId(t: Template, type: string, idPart: string): string {
   const found = Object.keys(t.findResources(type)).filter((id) => id.includes(idPart));
   if (found.length !== 1) throw new Error(`expected one ${type} with '${idPart}' in its id, found ${found.join(', ') || 'none'}`);
   return found[0];
+}
+
+/** A workflow as `ServerlessWorkflow.fromWorkflowArn` gives one: only the interface the monitoring reads. */
+export function serverlessWorkflow(scope: Construct, id: string, workflowArn: string): IServerlessWorkflow {
+  class Workflow extends Resource implements IServerlessWorkflow {
+    public readonly workflowArn = workflowArn;
+    public readonly workflowName = Token.isUnresolved(workflowArn)
+      ? Fn.select(1, Fn.split('/', workflowArn))
+      : workflowArn.split('/')[1].replace(/-[a-zA-Z0-9]{10}$/, '');
+    public grantStartRun(grantee: iam.IGrantable): iam.Grant {
+      return iam.Grant.addToPrincipal({ grantee, actions: ['airflow-serverless:StartWorkflowRun'], resourceArns: [this.workflowArn] });
+    }
+  }
+  return new Workflow(scope, id);
+}
+
+export const TRAINING_ARN = 'arn:aws:airflow-serverless:eu-west-1:123456789012:workflow/churn-training-AbCdEf1234';
+export const DEPLOYMENT_ARN = 'arn:aws:airflow-serverless:eu-west-1:123456789012:workflow/churn-deployment-ZyXwVu9876';
+
+/** The serverless options of pipeline `churn`, its workflows made in `scope`. */
+export function serverlessOptions(scope: Construct): ServerlessWorkflowMonitoringOptions {
+  return {
+    pipelineName: 'churn',
+    trainingWorkflow: serverlessWorkflow(scope, 'TrainingWorkflow', TRAINING_ARN),
+    deploymentWorkflow: serverlessWorkflow(scope, 'DeploymentWorkflow', DEPLOYMENT_ARN),
+    glueJobName: 'churn-preprocess',
+    sagemakerJobNamePrefix: 'churn-',
+    endpointName: 'churn-endpoint',
+  };
 }

@@ -445,7 +445,7 @@ describe('PipelineMonitoring.monitorWorkflow', () => {
   test('the same pipeline twice is refused', () => {
     const { monitoring } = loop();
     monitoring.monitorWorkflow(WORKFLOW);
-    expect(() => monitoring.monitorWorkflow(WORKFLOW)).toThrow(/workflow 'churn' is already monitored; call monitorWorkflow once for it/);
+    expect(() => monitoring.monitorWorkflow(WORKFLOW)).toThrow(/workflow 'churn' is already monitored; call monitorWorkflow or monitorServerlessWorkflows once per pipeline/);
   });
 
   test('overlapping job name prefixes are refused: each pipeline would report the other\'s jobs', () => {

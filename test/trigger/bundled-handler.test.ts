@@ -5,6 +5,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { sampleEvent, triggerInput } from './events';
 import { airflowLike, ScriptedMwaaEndpoint } from './scripted-mwaa-endpoint';
+import { jsonError, ScriptedServerlessEndpoint, serverlessLike } from './scripted-serverless-endpoint';
 import type { HandlerOptions, Trigger } from '../../src/trigger/dag-trigger.lambda';
 
 /**
@@ -285,5 +286,58 @@ describe('5: smaller things', () => {
     const rejected = handler();
     await rejected.trigger({ not: 'an event' });
     expect(rejected.records).toEqual([expect.objectContaining({ outcome: 'rejected', final: true })]);
+  });
+});
+
+describe('6: MWAA Serverless workflows, through the bundle', () => {
+  const WORKFLOW_ARN = 'arn:aws:airflow-serverless:us-east-1:123456789012:workflow/churn_training-AbCdEfGh12';
+  let serverless: ScriptedServerlessEndpoint;
+
+  beforeEach(async () => {
+    serverless = await ScriptedServerlessEndpoint.start();
+  });
+
+  afterEach(async () => {
+    await serverless.stop();
+  });
+
+  function serverlessHandler(extra: Partial<HandlerOptions> = {}) {
+    const records: Array<Record<string, any>> = [];
+    const record = (level: string) => (r: object) => records.push({ level, ...r });
+    const trigger = bundle.createHandler({
+      log: { info: record('info'), warn: record('warn'), error: record('error') },
+      sleep: async () => {},
+      clientConfig: { serverlessEndpoint: serverless.url, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } },
+      ...extra,
+    });
+    return { trigger, records };
+  }
+
+  test('one run per happening: a redelivery and a replay from the dead-letter queue reuse the ClientToken', async () => {
+    const { trigger } = serverlessHandler();
+    const input = { workflowArn: WORKFLOW_ARN, rule: 'R', event: sampleEvent('s3-object-created') };
+    const first = await trigger(input);
+    const redelivered = await trigger(structuredClone(input));
+    const replayed = await trigger(onFailureRecord(onFailureRecord(input)));
+    expect(first).toMatchObject({ outcome: 'triggered', workflowRunId: 'run-1' });
+    expect(redelivered).toMatchObject({ outcome: 'triggered', workflowRunId: 'run-1' });
+    expect(replayed).toMatchObject({ outcome: 'triggered', workflowRunId: 'run-1' });
+    expect(new Set(serverless.bodies.map((b) => b.ClientToken))).toEqual(new Set([first.clientToken]));
+    expect(serverless.requests[0].headers).toMatchObject({ 'x-amz-target': 'AmazonMWAAServerless.StartWorkflowRun', 'content-type': 'application/x-amz-json-1.0' });
+  });
+
+  test('throttling is retried until the run starts; a malformed ARN is rejected without a call', async () => {
+    let calls = 0;
+    const ok = serverlessLike();
+    serverless.script = (request) => (++calls === 1 ? jsonError(400, 'ThrottlingException', { RetryAfterSeconds: 1 }) : ok(request));
+    const { trigger, records } = serverlessHandler();
+    const result = await trigger({ workflowArn: WORKFLOW_ARN, rule: 'R', event: sampleEvent('ecr-image-action') });
+    expect(result.outcome).toBe('triggered');
+    expect(records.map((r) => r.outcome)).toEqual(['retrying', 'triggered']);
+
+    const rejected = await trigger({ workflowArn: 'arn:aws:airflow-serverless:us-east-1:123456789012:workflow/no-suffix', rule: 'R', event: sampleEvent('ecr-image-action') });
+    expect(rejected).toMatchObject({ outcome: 'rejected' });
+    expect(serverless.requests).toHaveLength(2);
+    expect(records.at(-1)).toMatchObject({ outcome: 'rejected', final: true, reason: 'malformed_event' });
   });
 });

@@ -1,12 +1,12 @@
-import { MWAAClient } from '@aws-sdk/client-mwaa';
-import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { sampleEvent, triggerInput } from './events';
-import { parseTriggerInput } from '../../src/trigger/runtime/dag-run-request';
-import { InvokeRestApiCommand, RestApiClientException, RestApiServerException } from '../../src/trigger/runtime/invoke-rest-api-command';
+import { FakeClient } from './fake-client';
+import { CLIENT_TOKEN_MAX, parseTriggerInput } from '../../src/trigger/runtime/dag-run-request';
+import { RestApiClientException, RestApiServerException } from '../../src/trigger/runtime/invoke-rest-api';
+import { AwsServiceError } from '../../src/trigger/runtime/signed-request';
 import { createTrigger, RetryableTriggerError } from '../../src/trigger/runtime/trigger-dag-run';
 
-const mwaa = mockClient(MWAAClient);
+const WORKFLOW_ARN = 'arn:aws:airflow-serverless:us-east-1:123456789012:workflow/churn_training-AbCdEfGh12';
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 const AIRFLOW_RUN_ID = /^[A-Za-z0-9_.~:+-]+$/;
 
@@ -46,31 +46,38 @@ const mutatedEvent = fc
   });
 
 const dagId = fc.oneof(fc.constantFrom('train_model', 'deploy_model', 'a.b-c_d'), fc.string({ maxLength: 60 }));
+const workflowArn = fc.oneof(fc.constant(WORKFLOW_ARN), fc.string({ maxLength: 120 }), fc.anything());
 const anyInput = fc.oneof(
   fc.anything(),
   fc.record({ dagId, event: fc.anything() }),
   fc.tuple(dagId, mutatedEvent).map(([d, e]) => triggerInput(d, e)),
+  fc.tuple(workflowArn, mutatedEvent).map(([arn, e]) => ({ workflowArn: arn, rule: 'R', event: e })),
 );
 
-/** Every answer MWAA or Airflow can give, and some things no SDK should throw. */
+/** Every answer MWAA, MWAA Serverless or Airflow can give, and some things no client should throw. */
+const wire = { statusCode: 400, headers: {} };
 const answer = fc.oneof(
   fc.constant({ ok: true as const }),
-  fc.integer({ min: 400, max: 499 }).map((status) => ({ error: new RestApiClientException({ $metadata: {}, message: 'x', RestApiStatusCode: status }) })),
-  fc.integer({ min: 500, max: 599 }).map((status) => ({ error: new RestApiServerException({ $metadata: {}, message: 'x', RestApiStatusCode: status }) })),
-  fc.constantFrom('ThrottlingException', 'AccessDeniedException', 'ValidationException', 'InternalServerException', 'TimeoutError')
-    .map((name) => ({ error: Object.assign(new Error(name), { name }) })),
+  fc.integer({ min: 400, max: 499 }).map((status) => ({ error: new RestApiClientException('RestApiClientException', 'x', wire, { RestApiStatusCode: status }) })),
+  fc.integer({ min: 500, max: 599 }).map((status) => ({ error: new RestApiServerException('RestApiServerException', 'x', wire, { RestApiStatusCode: status }) })),
+  fc.constantFrom('ThrottlingException', 'AccessDeniedException', 'ValidationException', 'InternalServerException', 'TimeoutError',
+    'ConflictException', 'ServiceQuotaExceededException', 'ResourceNotFoundException', 'OperationTimeoutException')
+    .map((name) => ({ error: new AwsServiceError(name, name, wire, { RetryAfterSeconds: 1 }) })),
   fc.anything().map((thing) => ({ error: thing })),
 );
-
-beforeEach(() => mwaa.reset());
 
 test('for thousands of generated and malformed events the handler only returns an outcome or throws RetryableTriggerError', async () => {
   await fc.assert(
     fc.asyncProperty(anyInput, answer, async (input, reply) => {
-      mwaa.reset();
-      if ('ok' in reply) mwaa.on(InvokeRestApiCommand as any).resolves({ RestApiStatusCode: 200 } as any);
-      else mwaa.on(InvokeRestApiCommand as any).rejects(reply.error as any);
-      const trigger = createTrigger({ client: new MWAAClient({ region: 'us-east-1' }), environmentName: 'env', log: silent, attempts: 2, sleep: async () => {} });
+      const mwaa = new FakeClient();
+      if ('ok' in reply) {
+        mwaa.restApi.resolves({ RestApiStatusCode: 200 });
+        mwaa.workflowRun.resolves({ RunId: 'run-1', Status: 'STARTING' });
+      } else {
+        mwaa.restApi.rejects(reply.error);
+        mwaa.workflowRun.rejects(reply.error);
+      }
+      const trigger = createTrigger({ client: mwaa, environmentName: 'env', log: silent, attempts: 2, sleep: async () => {} });
       try {
         const result = await trigger(input);
         expect(['triggered', 'already_triggered', 'rejected']).toContain(result.outcome);
@@ -79,12 +86,19 @@ test('for thousands of generated and malformed events the handler only returns a
         expect(error).toBeInstanceOf(RetryableTriggerError);
       }
       // Whatever was sent is a body Airflow 3's strict model accepts, for a valid DAG id.
-      for (const call of mwaa.commandCalls(InvokeRestApiCommand as any)) {
-        const sent = call.args[0].input as any;
+      for (const sent of mwaa.restApi.calls as any[]) {
         expect(sent.Path).toMatch(/^\/dags\/[A-Za-z0-9_.-]{1,50}\/dagRuns$/);
         expect(sent.Path.length).toBeLessThanOrEqual(64);
         expect(Object.keys(sent.Body).sort()).toEqual(['conf', 'dag_run_id', 'logical_date']);
       }
+      // ...and a StartWorkflowRun request within the model's constraints, for a well-formed workflow ARN only.
+      for (const sent of mwaa.workflowRun.calls) {
+        expect(sent.WorkflowArn).toBe(WORKFLOW_ARN);
+        expect(sent.ClientToken).toMatch(/^[\x21-\x7E]{1,128}$/);
+        expect(sent.ClientToken!.length).toBeLessThanOrEqual(CLIENT_TOKEN_MAX);
+        expect(typeof sent.OverrideParameters).toBe('object');
+      }
+      expect(mwaa.restApi.calls.length === 0 || mwaa.workflowRun.calls.length === 0).toBe(true);
     }),
     { numRuns: 3000 },
   );

@@ -1,11 +1,12 @@
-import { AccessDeniedException, MWAAClient, ResourceNotFoundException, ValidationException } from '@aws-sdk/client-mwaa';
-import { mockClient } from 'aws-sdk-client-mock';
 import { sampleEvent, triggerInput } from './events';
+import { FakeClient } from './fake-client';
 import { TRIGGER_CONF_VERSION } from '../../src/trigger/runtime/dag-run-request';
-import { InvokeRestApiCommand, RestApiClientException, RestApiServerException } from '../../src/trigger/runtime/invoke-rest-api-command';
+import { RestApiClientException, RestApiServerException } from '../../src/trigger/runtime/invoke-rest-api';
+import { AwsServiceError } from '../../src/trigger/runtime/signed-request';
 import { createTrigger, Logger, RetryableTriggerError } from '../../src/trigger/runtime/trigger-dag-run';
 
-const mwaa = mockClient(MWAAClient);
+let mwaa = new FakeClient();
+const serviceError = (name: string, message: string) => new AwsServiceError(name, message, { statusCode: 400, headers: {} });
 
 function recordingLog() {
   const records: Array<{ level: string; record: any }> = [];
@@ -21,7 +22,7 @@ function newTrigger(extra: { attempts?: number } = {}) {
   const { log, records, outcomes } = recordingLog();
   const sleeps: number[] = [];
   const trigger = createTrigger({
-    client: new MWAAClient({ region: 'us-east-1' }),
+    client: mwaa,
     environmentName: 'ml-env',
     log,
     sleep: async (ms) => {
@@ -33,24 +34,26 @@ function newTrigger(extra: { attempts?: number } = {}) {
 }
 
 const clientError = (status: number) =>
-  new RestApiClientException({ $metadata: { httpStatusCode: 400 }, message: `airflow ${status}`, RestApiStatusCode: status, RestApiResponse: { detail: 'x' } });
+  new RestApiClientException('RestApiClientException', `airflow ${status}`, { statusCode: 400, headers: {} }, { RestApiStatusCode: status, RestApiResponse: { detail: 'x' } });
 const serverError = (status: number) =>
-  new RestApiServerException({ $metadata: { httpStatusCode: 400 }, message: `airflow ${status}`, RestApiStatusCode: status });
+  new RestApiServerException('RestApiServerException', `airflow ${status}`, { statusCode: 400, headers: {} }, { RestApiStatusCode: status });
 
-beforeEach(() => mwaa.reset());
+beforeEach(() => {
+  mwaa = new FakeClient();
+});
 
 describe('a DAG run per event', () => {
   test('ECR push: POST /dags/{id}/dagRuns with a run id from repository and digest, logical_date null and the image by digest', async () => {
-    mwaa.on(InvokeRestApiCommand as any).resolves({ RestApiStatusCode: 200 } as any);
+    mwaa.restApi.resolves({ RestApiStatusCode: 200 } as any);
     const { trigger, records } = newTrigger();
     const event = sampleEvent('ecr-image-action');
 
     const result = await trigger(triggerInput('train_model', event));
 
     expect(result.outcome).toBe('triggered');
-    const calls = mwaa.commandCalls(InvokeRestApiCommand as any);
+    const calls = mwaa.restApi.calls;
     expect(calls).toHaveLength(1);
-    const sent = calls[0].args[0].input as any;
+    const sent = calls[0] as any;
     expect(sent).toMatchObject({ Name: 'ml-env', Method: 'POST', Path: '/dags/train_model/dagRuns' });
     expect(Object.keys(sent.Body).sort()).toEqual(['conf', 'dag_run_id', 'logical_date']);
     expect(sent.Body.logical_date).toBeNull();
@@ -73,11 +76,11 @@ describe('a DAG run per event', () => {
   });
 
   test('S3 object: the run id follows bucket, key and version; conf carries them with the etag', async () => {
-    mwaa.on(InvokeRestApiCommand as any).resolves({ RestApiStatusCode: 200 } as any);
+    mwaa.restApi.resolves({ RestApiStatusCode: 200 } as any);
     const { trigger } = newTrigger();
     const event = sampleEvent('s3-object-created');
     await trigger(triggerInput('train_model', event));
-    const body = (mwaa.commandCalls(InvokeRestApiCommand as any)[0].args[0].input as any).Body;
+    const body = (mwaa.restApi.calls[0] as any).Body;
     expect(body.dag_run_id).toMatch(/^s3_object_created__example-key__[0-9a-f]{20}$/);
     expect(body.conf).toMatchObject({
       source_kind: 's3_object_created',
@@ -96,16 +99,16 @@ describe('a DAG run per event', () => {
     nextVersion.detail.object['version-id'] = 'v2';
     await trigger(triggerInput('train_model', next));
     await trigger(triggerInput('train_model', nextVersion));
-    const ids = mwaa.commandCalls(InvokeRestApiCommand as any).map((c) => (c.args[0].input as any).Body.dag_run_id);
+    const ids = mwaa.restApi.calls.map((c: any) => c.Body.dag_run_id);
     expect(ids[1]).toBe(ids[0]);
     expect(ids[2]).not.toBe(ids[0]);
   });
 
   test('model package approval: conf carries the package ARN, group, version and status', async () => {
-    mwaa.on(InvokeRestApiCommand as any).resolves({ RestApiStatusCode: 200 } as any);
+    mwaa.restApi.resolves({ RestApiStatusCode: 200 } as any);
     const { trigger } = newTrigger();
     await trigger(triggerInput('deploy_model', sampleEvent('sagemaker-model-package-state-change')));
-    const body = (mwaa.commandCalls(InvokeRestApiCommand as any)[0].args[0].input as any).Body;
+    const body = (mwaa.restApi.calls[0] as any).Body;
     expect(body.dag_run_id).toMatch(/^model_package_state_change__versionedmp-p-idy6c3e1fiqj\.v2\.Approved__[0-9a-f]{20}$/);
     expect(body.conf).toMatchObject({
       source_kind: 'model_package_state_change',
@@ -117,22 +120,22 @@ describe('a DAG run per event', () => {
   });
 
   test('any other event: the run id follows the event id and conf carries the detail', async () => {
-    mwaa.on(InvokeRestApiCommand as any).resolves({ RestApiStatusCode: 200 } as any);
+    mwaa.restApi.resolves({ RestApiStatusCode: 200 } as any);
     const { trigger } = newTrigger();
     const event = { ...sampleEvent('ecr-image-action'), 'source': 'my.app', 'detail-type': 'Data Ready', 'detail': { table: 'sales' } };
     await trigger(triggerInput('train_model', event));
-    const body = (mwaa.commandCalls(InvokeRestApiCommand as any)[0].args[0].input as any).Body;
+    const body = (mwaa.restApi.calls[0] as any).Body;
     expect(body.dag_run_id).toMatch(/^event__13cde686-328b-6117-af20-0e5566167482__[0-9a-f]{20}$/);
     expect(body.conf).toMatchObject({ source_kind: 'event', detail: { table: 'sales' } });
   });
 
   test('a Lambda on-failure record (a replay from the dead-letter queue) starts the same run as the original', async () => {
-    mwaa.on(InvokeRestApiCommand as any).resolves({ RestApiStatusCode: 200 } as any);
+    mwaa.restApi.resolves({ RestApiStatusCode: 200 } as any);
     const { trigger } = newTrigger();
     const input = triggerInput('train_model', sampleEvent('ecr-image-action'));
     await trigger(input);
     await trigger({ version: '1.0', requestContext: { condition: 'RetriesExhausted' }, requestPayload: input, responsePayload: {} });
-    const ids = mwaa.commandCalls(InvokeRestApiCommand as any).map((c) => (c.args[0].input as any).Body.dag_run_id);
+    const ids = mwaa.restApi.calls.map((c: any) => c.Body.dag_run_id);
     expect(ids).toHaveLength(2);
     expect(ids[1]).toBe(ids[0]);
   });
@@ -140,23 +143,23 @@ describe('a DAG run per event', () => {
 
 describe('idempotence', () => {
   test('409 from Airflow (run id exists) counts as already triggered, not an error', async () => {
-    mwaa.on(InvokeRestApiCommand as any).rejects(clientError(409));
+    mwaa.restApi.rejects(clientError(409));
     const { trigger, outcomes } = newTrigger();
     const result = await trigger(triggerInput('train_model', sampleEvent('ecr-image-action')));
     expect(result).toMatchObject({ outcome: 'already_triggered', dagId: 'train_model' });
     expect(outcomes()).toEqual(['already_triggered']);
-    expect(mwaa.commandCalls(InvokeRestApiCommand as any)).toHaveLength(1);
+    expect(mwaa.restApi.calls).toHaveLength(1);
   });
 
   test('a retry after a timeout that had in fact created the run ends as already triggered', async () => {
     const timeout = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
-    mwaa.on(InvokeRestApiCommand as any).rejectsOnce(timeout).rejects(clientError(409));
+    mwaa.restApi.rejectsOnce(timeout).rejects(clientError(409));
     const { trigger, outcomes, sleeps } = newTrigger();
     const result = await trigger(triggerInput('train_model', sampleEvent('ecr-image-action')));
     expect(result.outcome).toBe('already_triggered');
     expect(outcomes()).toEqual(['retrying', 'already_triggered']);
     expect(sleeps).toHaveLength(1);
-    const ids = mwaa.commandCalls(InvokeRestApiCommand as any).map((c) => (c.args[0].input as any).Body.dag_run_id);
+    const ids = mwaa.restApi.calls.map((c: any) => c.Body.dag_run_id);
     expect(new Set(ids).size).toBe(1);
   });
 });
@@ -167,17 +170,17 @@ describe('faults that are retried, then fail the invocation (so the event reache
     ['Airflow 5xx', () => serverError(503), 'airflow_server_error'],
     ['Airflow 429', () => clientError(429), 'airflow_busy'],
     ['MWAA throttling', () => throttled, 'mwaa_ThrottlingException'],
-    ['environment updating (ValidationException)', () => new ValidationException({ $metadata: {}, message: 'Environment is UPDATING' }), 'mwaa_ValidationException'],
-    ['environment not found', () => new ResourceNotFoundException({ $metadata: {}, message: 'nope' }), 'mwaa_ResourceNotFoundException'],
-    ['IAM denied', () => new AccessDeniedException({ $metadata: {}, message: 'denied' } as any), 'mwaa_AccessDeniedException'],
+    ['environment updating (ValidationException)', () => serviceError('ValidationException', 'Environment is UPDATING'), 'mwaa_ValidationException'],
+    ['environment not found', () => serviceError('ResourceNotFoundException', 'nope'), 'mwaa_ResourceNotFoundException'],
+    ['IAM denied', () => serviceError('AccessDeniedException', 'denied'), 'mwaa_AccessDeniedException'],
     ['a network error', () => Object.assign(new Error('ECONNRESET'), { code: 'ECONNRESET' }), 'mwaa_Error'],
   ])('%s: backs off, retries, then throws RetryableTriggerError', async (_name, error, reason) => {
-    mwaa.on(InvokeRestApiCommand as any).rejects(error());
+    mwaa.restApi.rejects(error());
     const { trigger, outcomes, sleeps, records } = newTrigger({ attempts: 3 });
     const thrown = await trigger(triggerInput('train_model', sampleEvent('ecr-image-action'))).catch((e: unknown) => e);
     expect(thrown).toBeInstanceOf(RetryableTriggerError);
     expect((thrown as RetryableTriggerError).reason).toBe(reason);
-    expect(mwaa.commandCalls(InvokeRestApiCommand as any)).toHaveLength(3);
+    expect(mwaa.restApi.calls).toHaveLength(3);
     expect(outcomes()).toEqual(['retrying', 'retrying', 'failed']);
     expect(records.at(-1)!.level).toBe('error');
     // Exponential backoff with up to 20% jitter.
@@ -188,7 +191,7 @@ describe('faults that are retried, then fail the invocation (so the event reache
   });
 
   test('a transient fault that clears is retried to success', async () => {
-    mwaa.on(InvokeRestApiCommand as any).rejectsOnce(serverError(502)).resolves({ RestApiStatusCode: 200 } as any);
+    mwaa.restApi.rejectsOnce(serverError(502)).resolves({ RestApiStatusCode: 200 } as any);
     const { trigger, outcomes } = newTrigger();
     const result = await trigger(triggerInput('train_model', sampleEvent('ecr-image-action')));
     expect(result.outcome).toBe('triggered');
@@ -196,12 +199,12 @@ describe('faults that are retried, then fail the invocation (so the event reache
   });
 
   test('stops retrying when the invocation would run out of time', async () => {
-    mwaa.on(InvokeRestApiCommand as any).rejects(serverError(503));
+    mwaa.restApi.rejects(serverError(503));
     const { trigger, sleeps } = newTrigger({ attempts: 5 });
     const thrown = await trigger(triggerInput('train_model', sampleEvent('ecr-image-action')), { getRemainingTimeInMillis: () => 5_200 }).catch((e: unknown) => e);
     expect(thrown).toBeInstanceOf(RetryableTriggerError);
     expect(sleeps).toEqual([]);
-    expect(mwaa.commandCalls(InvokeRestApiCommand as any)).toHaveLength(1);
+    expect(mwaa.restApi.calls).toHaveLength(1);
   });
 });
 
@@ -213,12 +216,12 @@ describe('rejections: logged with a reason and the event, counted, not retried',
     [422, 'rejected_by_airflow'],
     [400, 'rejected_by_airflow'],
   ])('Airflow %i: rejected as %s after one call', async (status, reason) => {
-    mwaa.on(InvokeRestApiCommand as any).rejects(clientError(status));
+    mwaa.restApi.rejects(clientError(status));
     const { trigger, records } = newTrigger();
     const input = triggerInput('train_model', sampleEvent('ecr-image-action'));
     const result = await trigger(input);
     expect(result).toMatchObject({ outcome: 'rejected', reason });
-    expect(mwaa.commandCalls(InvokeRestApiCommand as any)).toHaveLength(1);
+    expect(mwaa.restApi.calls).toHaveLength(1);
     expect(records).toEqual([{ level: 'warn', record: expect.objectContaining({ outcome: 'rejected', reason, status, input }) }]);
   });
 
@@ -240,7 +243,7 @@ describe('rejections: logged with a reason and the event, counted, not retried',
     const result = await trigger(input);
     expect(result.outcome).toBe('rejected');
     expect(result.reason).toMatch(reason);
-    expect(mwaa.commandCalls(InvokeRestApiCommand as any)).toHaveLength(0);
+    expect(mwaa.restApi.calls).toHaveLength(0);
     expect(records).toEqual([{ level: 'warn', record: expect.objectContaining({ outcome: 'rejected', reason: 'malformed_event', input }) }]);
   });
 });

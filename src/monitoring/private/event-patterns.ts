@@ -89,3 +89,45 @@ export function sageMakerJobFailedMessage(kind: SageMakerJobKind, pipelineName: 
     `[${pipelineName}] SageMaker ${kind.label.toLowerCase()} job ${field(kind.nameField)} ended ${field(kind.statusField)}: ${field('FailureReason')}`,
   );
 }
+
+/**
+ * MWAA Serverless workflow runs: source `aws.airflow-serverless`, detail-types `MWAA Serverless Workflow Run
+ * Started|Queued|Running|Succeeded|Failed|Stopped|Timeout` ("Amazon MWAA Serverless events",
+ * https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-airflow-serverless.html). The service publishes no
+ * CloudWatch metrics of its own, and ignores DAG callbacks, so these events are the only signal of a failed run.
+ */
+export const SERVERLESS_SOURCE = 'aws.airflow-serverless';
+export const SERVERLESS_RUN_FAILED = ['MWAA Serverless Workflow Run Failed', 'MWAA Serverless Workflow Run Timeout'];
+export const SERVERLESS_RUN_SUCCEEDED = ['MWAA Serverless Workflow Run Succeeded'];
+
+/**
+ * Runs of one workflow that ended with one of `detailTypes`.
+ *
+ * ASSUMPTION, the one place to fix it: AWS documents the detail-types but no sample event, so the `detail` fields are
+ * unknown (research/mwaa-serverless.md §6). We assume the service fills the envelope's `resources` with the workflow's
+ * ARN, as AWS services do for the resource an event is about, and match it by prefix so that a versioned or run ARN
+ * under the workflow's (`<workflowArn>/...`, `<workflowArn>:<version>`) matches too. Workflow ARNs end in a
+ * 10-character suffix the service appends (`workflow/<name>-<suffix>`), so the prefix does not reach another workflow.
+ * If a real event shows the ARN only in `detail` (e.g. `detail.workflowArn`), match that field here instead.
+ */
+export function serverlessWorkflowRuns(workflowArn: string, detailTypes: string[]): events.EventPattern {
+  return {
+    source: [SERVERLESS_SOURCE],
+    detailType: detailTypes,
+    resources: events.Match.prefix(workflowArn),
+  };
+}
+
+/**
+ * What the topic is told of a failed or timed-out run. Only envelope fields, which every EventBridge event has: the
+ * `detail` fields are unknown (see `serverlessWorkflowRuns`), and a missing path would leave the message empty.
+ */
+export function serverlessRunFailedMessage(
+  pipelineName: string, label: string, workflow: { workflowName: string; workflowArn: string },
+): events.RuleTargetInput {
+  return events.RuleTargetInput.fromText(
+    `[${pipelineName}] MWAA Serverless ${label} workflow ${workflow.workflowName}: ${events.EventField.detailType} at ${events.EventField.time} `
+    + `(event ${events.EventField.eventId}). The run's error and its tasks: ListWorkflowRuns and GetWorkflowRun on ${workflow.workflowArn}; `
+    + 'task logs in the workflow\'s log group',
+  );
+}

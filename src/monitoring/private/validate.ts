@@ -1,6 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import type { IServerlessWorkflow } from '../../serverless/serverless-workflow-ref';
 import { DAG_ID_PATTERN } from '../../trigger/dag-id';
-import type { WorkflowMonitoringOptions } from '../workflow-monitoring-options';
+import type { PipelineJobsMonitoringOptions, ServerlessWorkflowMonitoringOptions, WorkflowMonitoringOptions } from '../workflow-monitoring-options';
 
 /** What the library's DAGs accept as a pipeline name (`assets/dags/cdk_mwaa_mlops/config.py`). */
 const PIPELINE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -9,6 +10,8 @@ const GLUE_JOB_NAME = /^[\u0020-\uD7FF\uE000-\uFFFD\t]{1,255}$/;
 const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const SAGEMAKER_PREFIX = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/;
 const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+/** `arn:<partition>:airflow-serverless:<region>:<account>:workflow/<name>-<suffix>` (botocore's `WorkflowArn`). */
+const WORKFLOW_ARN = /^arn:aws[a-z-]*:airflow-serverless:[a-z0-9-]+:[0-9]{12}:workflow\/[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
 
 export function validatePeriod(prop: string, period: Duration): void {
   const seconds = period.toSeconds();
@@ -33,11 +36,7 @@ export function validateDashboardName(name: string | undefined): void {
 }
 
 export function validateWorkflow(options: WorkflowMonitoringOptions): void {
-  if (Token.isUnresolved(options.pipelineName)) {
-    throw new Error('pipelineName: must be a literal name, not a token; it names the dashboard section and the alarms');
-  }
-  check('pipelineName', options.pipelineName, PIPELINE_NAME,
-    'use lowercase letters, digits and single hyphens, starting with a letter (the DAGs\' pipeline name)');
+  validatePipelineName(options);
   check('environmentName', options.environmentName, ENVIRONMENT_NAME,
     'use an MWAA environment name: a letter, then up to 79 letters, digits, \'-\' or \'_\'');
   check('trainingDagId', options.trainingDagId, DAG_ID_PATTERN, 'use 1 to 50 letters, digits, \'_\', \'.\' or \'-\'');
@@ -47,6 +46,42 @@ export function validateWorkflow(options: WorkflowMonitoringOptions): void {
   if (options.trainingDagId === options.deploymentDagId && !Token.isUnresolved(options.trainingDagId)) {
     throw new Error(`deploymentDagId: '${options.deploymentDagId}' is also the trainingDagId; the two DAGs have different ids`);
   }
+  validateJobs(options);
+}
+
+export function validateServerlessWorkflows(options: ServerlessWorkflowMonitoringOptions): void {
+  validatePipelineName(options);
+  checkWorkflow('trainingWorkflow', options.trainingWorkflow);
+  if (options.deploymentWorkflow !== undefined) {
+    checkWorkflow('deploymentWorkflow', options.deploymentWorkflow);
+    const trainingArn = options.trainingWorkflow.workflowArn;
+    const same = options.deploymentWorkflow === options.trainingWorkflow
+      || (!Token.isUnresolved(trainingArn) && trainingArn === options.deploymentWorkflow.workflowArn);
+    if (same) {
+      throw new Error(`deploymentWorkflow: ${options.deploymentWorkflow.node.path} is also the trainingWorkflow; training and deployment run as two workflows`);
+    }
+  }
+  validateJobs(options);
+}
+
+function checkWorkflow(prop: string, workflow: IServerlessWorkflow | undefined): void {
+  if (workflow === undefined || workflow === null) {
+    throw new Error(`${prop}: is required; pass the pipeline's IServerlessWorkflow (e.g. ServerlessWorkflow.fromWorkflowArn)`);
+  }
+  check(`${prop} (workflowArn)`, workflow.workflowArn, WORKFLOW_ARN,
+    'use an MWAA Serverless workflow ARN, arn:<partition>:airflow-serverless:<region>:<account>:workflow/<name>-<suffix>');
+}
+
+function validatePipelineName(options: PipelineJobsMonitoringOptions): void {
+  if (Token.isUnresolved(options.pipelineName)) {
+    throw new Error('pipelineName: must be a literal name, not a token; it names the dashboard section and the alarms');
+  }
+  check('pipelineName', options.pipelineName, PIPELINE_NAME,
+    'use lowercase letters, digits and single hyphens, starting with a letter (the DAGs\' pipeline name)');
+}
+
+/** The jobs and endpoint both modes watch alike. */
+function validateJobs(options: PipelineJobsMonitoringOptions): void {
   check('glueJobName', options.glueJobName, GLUE_JOB_NAME, 'use a Glue job name of 1 to 255 characters');
   check('sagemakerJobNamePrefix', options.sagemakerJobNamePrefix, SAGEMAKER_PREFIX,
     'use 1 to 63 letters, digits or \'-\', starting with a letter or digit (a SageMaker job name prefix, e.g. \'churn-\')');

@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import { validateNumber } from '../../private/validate-number';
 import { DAG_ID_PATTERN } from '../dag-id';
 import type { DagTriggerProps } from '../dag-trigger';
+import type { DagRunTargetOptions } from '../trigger-options';
 
 const GROUP_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 
@@ -22,6 +23,22 @@ export function validateDagId(dagId: string, prop: string): void {
   }
   if (!DAG_ID_PATTERN.test(dagId)) {
     throw new Error(`${prop}: '${dagId}' is not allowed; use 1 to 50 letters, digits, '_', '.' or '-' (Airflow's dag_id characters; MWAA's InvokeRestApi path holds at most 64 characters)`);
+  }
+}
+
+/** Exactly one target per rule; a DAG needs the trigger's environment. */
+export function validateTarget(id: string, options: DagRunTargetOptions, hasEnvironment: boolean): void {
+  if (options.dagId !== undefined && options.workflow !== undefined) {
+    throw new Error(`${id}: set dagId ('${options.dagId}') or workflow (${options.workflow.node.path}), not both: a rule starts one target`);
+  }
+  if (options.dagId === undefined && options.workflow === undefined) {
+    throw new Error(`${id}: set dagId (a DAG of the trigger's MWAA environment) or workflow (an MWAA Serverless workflow)`);
+  }
+  if (options.dagId !== undefined) {
+    validateDagId(options.dagId, `${id}.dagId`);
+    if (!hasEnvironment) {
+      throw new Error(`${id}.dagId: '${options.dagId}' is a DAG, but this DagTrigger has no MWAA environment; set DagTriggerProps.environment, or start a serverless workflow with ${id}.workflow instead`);
+    }
   }
 }
 

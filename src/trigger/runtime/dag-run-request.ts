@@ -1,12 +1,15 @@
 import { createHash } from 'crypto';
 import { DAG_ID_PATTERN } from '../dag-id';
+import { WORKFLOW_ARN_PATTERN } from './start-workflow-run';
 
 /**
- * Turns what the trigger Lambda receives into an Airflow DAG run request: the DAG, a run id that is the same every
- * time the same thing happens (so a redelivered event finds its run, Airflow answers 409, and nothing runs twice)
- * and the run's `conf`.
+ * Turns what the trigger Lambda receives into a run request: the target (an Airflow DAG on MWAA, or an MWAA
+ * Serverless workflow), a run id that is the same every time the same thing happens (so a redelivered event finds its
+ * run: Airflow answers 409 for a known `dag_run_id`; MWAA Serverless returns the run of a known `ClientToken`) and the
+ * run's `conf`.
  *
- * The `conf` shape is versioned by `trigger_conf_version`; DAGs read it with `dag_run.conf`. Keys present per kind:
+ * The `conf` shape is versioned by `trigger_conf_version`; DAGs read it with `dag_run.conf`, serverless workflows as
+ * `OverrideParameters` (`{{ params.<key> }}`). Keys present per kind:
  * - always: trigger_conf_version, source_kind, event_id, event_time, event_source, event_detail_type, account, region
  * - ecr_image_push: repository_name, image_digest, image_tag (when pushed with a tag), image_uri (by digest)
  * - s3_object_created: s3_bucket, s3_key (decoded: the object's real key), s3_version_id, s3_etag, s3_size, s3_uri (each
@@ -19,8 +22,16 @@ export const TRIGGER_CONF_VERSION = 1;
 
 export type SourceKind = 'ecr_image_push' | 's3_object_created' | 'model_package_state_change' | 'event';
 
+/** Where the run starts: a DAG of the MWAA environment, or an MWAA Serverless workflow. */
+export type RunTarget = { readonly kind: 'dag'; readonly dagId: string } | { readonly kind: 'workflow'; readonly workflowArn: string };
+
 export interface DagRunRequest {
-  readonly dagId: string;
+  readonly target: RunTarget;
+  /** The DAG id (DAG targets only). */
+  readonly dagId?: string;
+  /** The workflow ARN (workflow targets only). */
+  readonly workflowArn?: string;
+  /** The deterministic run id: Airflow's `dag_run_id`; for a workflow, `clientToken(dagRunId)` is the ClientToken. */
   readonly dagRunId: string;
   readonly kind: SourceKind;
   readonly eventId: string;
@@ -42,7 +53,8 @@ export const MAX_REPLAY_DEPTH = 32;
 export const MAX_EVENT_DEPTH = 64;
 
 /**
- * Accepts what the rule's input transformer sends (`{ dagId, rule, event }`) and, for replays, a Lambda
+ * Accepts what the rule's input transformer sends (`{ dagId, rule, event }`, or `{ workflowArn, rule, event }` for an
+ * MWAA Serverless workflow) and, for replays, a Lambda
  * on-failure destination record whose `requestPayload` is that object, or another such record when a replay failed
  * again (Lambda wraps the record it was given).
  */
@@ -53,10 +65,8 @@ export function parseTriggerInput(input: unknown): ParseResult {
     if (depth === MAX_REPLAY_DEPTH) return reject(`input wraps more than ${MAX_REPLAY_DEPTH} Lambda on-failure records`);
     payload = payload.requestPayload as Json;
   }
-  const dagId = payload.dagId;
-  if (typeof dagId !== 'string' || !DAG_ID_PATTERN.test(dagId)) {
-    return reject(`dagId must match ${DAG_ID_PATTERN} (got ${describe(dagId)})`);
-  }
+  const target = parseTarget(payload);
+  if ('reason' in target) return reject(target.reason);
   const event = payload.event;
   if (!isObject(event)) return reject('event is missing or not an object');
   for (const field of ['id', 'source', 'detail-type', 'time', 'account', 'region']) {
@@ -80,13 +90,29 @@ export function parseTriggerInput(input: unknown): ParseResult {
   return {
     ok: true,
     request: {
-      dagId,
+      target,
+      ...(target.kind === 'dag' ? { dagId: target.dagId } : { workflowArn: target.workflowArn }),
       kind,
       eventId: event.id as string,
       dagRunId: runId(kind, label, identity),
       conf: { ...base, source_kind: kind, ...facts },
     },
   };
+}
+
+function parseTarget(payload: Json): RunTarget | { reason: string } {
+  const { dagId, workflowArn } = payload;
+  if (dagId !== undefined && workflowArn !== undefined) return { reason: 'input names both a dagId and a workflowArn; a rule targets one of them' };
+  if (workflowArn !== undefined) {
+    if (typeof workflowArn !== 'string' || !WORKFLOW_ARN_PATTERN.test(workflowArn)) {
+      return { reason: `workflowArn must be an MWAA Serverless workflow ARN (arn:<partition>:airflow-serverless:<region>:<account>:workflow/<name>-<id>; got ${describe(workflowArn)})` };
+    }
+    return { kind: 'workflow', workflowArn };
+  }
+  if (typeof dagId !== 'string' || !DAG_ID_PATTERN.test(dagId)) {
+    return { reason: `dagId must match ${DAG_ID_PATTERN} (got ${describe(dagId)})` };
+  }
+  return { kind: 'dag', dagId };
 }
 
 interface SourceFacts {
@@ -238,6 +264,22 @@ export function runId(kind: SourceKind, label: string, identity: unknown[]): str
   const hash = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 20);
   const readable = label.replace(RUN_ID_CHARS, '-').slice(0, 80);
   return `${kind}__${readable}__${hash}`;
+}
+
+/** The most characters of StartWorkflowRun's `ClientToken`. */
+export const CLIENT_TOKEN_MAX = 128;
+
+/**
+ * The ClientToken that starts the MWAA Serverless run for what `dagRunId` names in a provisioned environment: the run id
+ * when it fits; a longer one (a model package run id with a long label reaches 130 characters) keeps its first 107
+ * characters and ends with `-` and 20 hex characters of its SHA-256, so the token stays deterministic and unique.
+ * The DAG package derives tokens by the same rule (`cdk_mwaa_mlops.naming.workflow_client_token`), so a run the
+ * training workflow starts and the run the trigger starts for the same happening share a token.
+ */
+export function clientToken(dagRunId: string): string {
+  if (dagRunId.length <= CLIENT_TOKEN_MAX) return dagRunId;
+  const digest = createHash('sha256').update(dagRunId).digest('hex').slice(0, 20);
+  return `${dagRunId.slice(0, CLIENT_TOKEN_MAX - 21)}-${digest}`;
 }
 
 function reject(reason: string): ParseResult {

@@ -8,9 +8,11 @@ import io.github.cdkmwaamlops.IAirflowEnvironment;
 import io.github.cdkmwaamlops.ModelApproval;
 import io.github.cdkmwaamlops.ModelWorkflowOptions;
 import io.github.cdkmwaamlops.MwaaMlopsPipeline;
+import io.github.cdkmwaamlops.Orchestration;
 import io.github.cdkmwaamlops.PipelineSource;
 import io.github.cdkmwaamlops.RealTimeDeploymentOptions;
 import io.github.cdkmwaamlops.ServerlessDeploymentOptions;
+import io.github.cdkmwaamlops.ServerlessWorkflow;
 import io.github.cdkmwaamlops.TrafficShifting;
 import software.amazon.awscdk.App;
 import software.amazon.awscdk.CfnOutput;
@@ -40,6 +42,22 @@ public final class MwaaMlopsExample {
                     .description("cdk-mwaa-mlops example: the whole MLOps loop on Amazon MWAA, on its defaults")
                     .build());
             pipeline = new MwaaMlopsPipeline(this, "Churn");
+            pipelineOutputs(pipeline);
+        }
+    }
+
+    /**
+     * The same loop on Amazon MWAA Serverless: no environment, VPC or NAT gateway, so it costs close to nothing while
+     * idle. A real-time endpoint, rolled out blue/green with a canary, once a person approves the model.
+     */
+    public static final class MwaaMlopsServerlessExampleStack extends Stack {
+        public final MwaaMlopsPipeline pipeline;
+
+        public MwaaMlopsServerlessExampleStack(final Construct scope, final String id) {
+            super(scope, id, StackProps.builder()
+                    .description("cdk-mwaa-mlops example: the whole MLOps loop on Amazon MWAA Serverless")
+                    .build());
+            pipeline = MwaaMlopsPipeline.Builder.create(this, "Churn").orchestration(Orchestration.serverless()).build();
             pipelineOutputs(pipeline);
         }
     }
@@ -107,10 +125,14 @@ public final class MwaaMlopsExample {
         }
         final Outputs outputs = new Outputs();
         final IAirflowEnvironment environment = pipeline.getEnvironment();
-        outputs.output("EnvironmentName", environment.getEnvironmentName());
-        if (environment instanceof AirflowEnvironment && pipeline.getEnvironment().getNode().getScope() == pipeline) {
+        outputs.output("EnvironmentName", environment != null ? environment.getEnvironmentName() : null);
+        if (environment instanceof AirflowEnvironment && environment.getNode().getScope() == pipeline) {
             outputs.output("WebserverUrl", ((AirflowEnvironment) environment).getWebserverUrl());
         }
+        final ServerlessWorkflow training = pipeline.getWorkflow().getTrainingWorkflow();
+        final ServerlessWorkflow deployment = pipeline.getWorkflow().getDeploymentWorkflow();
+        outputs.output("TrainingWorkflow", training != null ? training.getWorkflowArn() : null);
+        outputs.output("DeploymentWorkflow", deployment != null ? deployment.getWorkflowArn() : null);
         final IRepository sourceRepository = pipeline.getModelBuild().getSourceRepository();
         outputs.output("SourceRepository", sourceRepository != null ? sourceRepository.getRepositoryCloneUrlGrc() : null);
         outputs.output("ModelImageRepository", pipeline.getModelBuild().getImageRepository().getRepositoryUri());
@@ -128,6 +150,7 @@ public final class MwaaMlopsExample {
         App app = App.Builder.create().outdir(System.getenv().getOrDefault("CDK_OUTDIR", "cdk.out")).build();
         new MwaaMlopsExampleStack(app, "MwaaMlopsExample");
         new MwaaMlopsSharedExampleStack(app, "MwaaMlopsSharedExample");
+        new MwaaMlopsServerlessExampleStack(app, "MwaaMlopsServerlessExample");
         return app;
     }
 
