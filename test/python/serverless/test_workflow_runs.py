@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,13 @@ class WorkflowsStandIn:
         def call(client, operation, params):
             if client.meta.service_model.service_name != "mwaa-serverless":
                 return original(client, operation, params)
-            validate_parameters(params, client.meta.service_model.operation_model(operation).input_shape)
+            shape = client.meta.service_model.operation_model(operation).input_shape
+            validate_parameters(params, shape)  # types, required members, minimums
+            for member, value in params.items():  # what botocore's validator leaves out: maximums and patterns
+                rules = shape.members[member].metadata
+                if isinstance(value, str):
+                    assert len(value) <= rules.get("max", len(value)), f"{operation} {member}: longer than {rules['max']}"
+                    assert re.fullmatch(rules.get("pattern", ".*"), value), f"{operation} {member}: {value!r} breaks its pattern"
             if operation != "StartWorkflowRun":
                 raise NotImplementedError(f"mwaa-serverless {operation} is not stood in")
             key = (params["WorkflowArn"], params["ClientToken"])
