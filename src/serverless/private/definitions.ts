@@ -25,7 +25,11 @@ export const SERVERLESS_LIMITS = {
   retryDelaySeconds: 300,
   /** `execution_timeout`: at most 3600 seconds, which is also the service's default. */
   executionTimeoutSeconds: 3600,
-  /** The largest workflow definition the service accepts, in bytes (MWAA Serverless quotas). */
+  /**
+   * The largest workflow definition the service accepts, in bytes ("MWAA Serverless quotas",
+   * https://docs.aws.amazon.com/mwaa/latest/mwaa-serverless-userguide/mwaa-serverless-quotas.html, as a third party
+   * reads it: 50 KB of YAML).
+   */
   definitionBytes: 50 * 1024,
 } as const;
 
@@ -235,6 +239,8 @@ function dag(name: string, config: Json, tasks: Json, maxActiveRuns: unknown): J
       schedule: null,
       max_active_runs: maxActiveRuns,
       params: Object.fromEntries(RUN_PARAMETERS.map((key) => [key, null])),
+      // No execution_timeout: the service's default is its limit (3600 s), and the form it accepts for one (seconds, a
+      // duration string, or dag-factory's `__type__: datetime.timedelta`) is not documented.
       default_args: {
         owner: 'cdk-mwaa-mlops',
         retries,
