@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,6 +139,9 @@ def aws(pipelines, workflows, tmp_path_factory) -> Iterator[tuple[AwsStandIn, Wo
     server_log.install()
     stand_in = AwsStandIn()
     stand_in.start()
+    # moto's backends live in this process: the provisioned proof's app names the same buckets, repositories and jobs
+    # (the same construct paths), so start from an empty AWS (moto's reset API) when both run in one session.
+    urllib.request.urlopen(urllib.request.Request(f"{stand_in.endpoint_url}/moto-api/reset", method="POST")).close()
     serverless = WorkflowsStandIn()
     serverless.start()  # before the recorder, which records the call and then hands it to the stand-in
     recorder = Recorder(server_log)
