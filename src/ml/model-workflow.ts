@@ -390,6 +390,7 @@ export class ModelWorkflow extends Construct {
         encryptionKey: this.encryptionKey,
         logRetention,
         removalPolicy,
+        preprocessingTimeoutMinutes: preprocessing.job.timeout.toMinutes(),
       });
       this.trainingWorkflow = workflows.training;
       this.deploymentWorkflow = workflows.deployment;

@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
@@ -129,5 +129,14 @@ describe('MwaaMlopsPipeline on MWAA Serverless, options', () => {
 
   test('retries above the service limit are an error naming the prop and the limit', () => {
     expect(() => serverlessStack({ workflow: { retries: 5 } })).toThrow(/retries: 5 .*3/);
+  });
+
+  test('jobs longer than a workflow can wait for are errors naming the prop and the limit', () => {
+    expect(() => serverlessStack({ workflow: { preprocessing: { timeout: Duration.hours(5) } } }))
+      .toThrow(/preprocessing.timeout: 300 minutes is longer than a serverless workflow can wait for the Glue job \(at most 225 minutes/);
+    expect(() => serverlessStack({ workflow: { training: { maxRuntime: Duration.hours(5) } } }))
+      .toThrow(/training.maxRuntime: 18000 s is longer than a serverless workflow can wait/);
+    // within the budget: a sensor waits over several tries of the service's task limit
+    expect(() => serverlessStack({ workflow: { training: { maxRuntime: Duration.hours(3) } } })).not.toThrow();
   });
 });

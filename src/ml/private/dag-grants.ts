@@ -48,14 +48,22 @@ export function isUnscoped(statement: iam.PolicyStatement): boolean {
 export type DagKind = 'training' | 'deployment';
 const USED_BY = new WeakMap<iam.PolicyStatement, DagKind[]>();
 
+function oneDagOnly(statement: iam.PolicyStatement): iam.PolicyStatement {
+  ONE_DAG_ONLY.add(statement);
+  return statement;
+}
+
 function usedBy(kinds: DagKind[], statement: iam.PolicyStatement): iam.PolicyStatement {
   USED_BY.set(statement, kinds);
   return statement;
 }
 
-/** The statements of `dagRunStatements` that `dag` needs. */
+/** Statements that only a role of one DAG needs: what another statement already grants a role of both DAGs. */
+const ONE_DAG_ONLY = new WeakSet<iam.PolicyStatement>();
+
+/** The statements that `dag` needs, for a role of that DAG alone (an MWAA Serverless workflow's). */
 export function dagStatements(scope: Construct, r: DagResources, dag: DagKind): iam.PolicyStatement[] {
-  return dagRunStatements(scope, r).filter((statement) => (USED_BY.get(statement) ?? ['training', 'deployment']).includes(dag));
+  return allStatements(scope, r).filter((statement) => (USED_BY.get(statement) ?? ['training', 'deployment']).includes(dag));
 }
 
 /**
@@ -64,6 +72,10 @@ export function dagStatements(scope: Construct, r: DagResources, dag: DagKind): 
  * `<pipeline>-<stage>-<run key>` (naming.py), which is what the name patterns below match.
  */
 export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyStatement[] {
+  return allStatements(scope, r).filter((statement) => !ONE_DAG_ONLY.has(statement));
+}
+
+function allStatements(scope: Construct, r: DagResources): iam.PolicyStatement[] {
   const stack = Stack.of(scope);
   const sagemaker = sagemakerArns(scope);
   const p = r.pipelineName;
@@ -79,7 +91,7 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
       ],
       resources: [sagemaker('training-job', `${p}-train-*`), sagemaker('processing-job', `${p}-eval-*`)],
     }), `the DAGs name each run's jobs ${p}-<stage>-<run key> (naming.py), so the name ends in the run key`)),
-    explained(new iam.PolicyStatement({
+    usedBy(['training'], explained(new iam.PolicyStatement({
       actions: [
         'sagemaker:CreateModelPackageGroup',
         'sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackage', 'sagemaker:AddTags',
@@ -88,7 +100,12 @@ export function dagRunStatements(scope: Construct, r: DagResources): iam.PolicyS
         sagemaker('model-package-group', r.modelPackageGroupName),
         sagemaker('model-package', `${r.modelPackageGroupName}/*`),
       ],
-    }), `a model package ARN ends in the version number SageMaker assigns within the group ${r.modelPackageGroupName}`),
+    }), `a model package ARN ends in the version number SageMaker assigns within the group ${r.modelPackageGroupName}`)),
+    // The deployment only reads the package it deploys (a role of both DAGs has this from the statement above).
+    oneDagOnly(usedBy(['deployment'], explained(new iam.PolicyStatement({
+      actions: ['sagemaker:DescribeModelPackage'],
+      resources: [sagemaker('model-package', `${r.modelPackageGroupName}/*`)],
+    }), `a model package ARN ends in the version number SageMaker assigns within the group ${r.modelPackageGroupName}`))),
     // ListModelPackages has no resource-level permissions; the DAGs always filter by the group.
     usedBy(['deployment'], new iam.PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] })),
     new iam.PolicyStatement({

@@ -21,6 +21,8 @@ export interface ServerlessWorkflowsProps {
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** The Glue job's timeout: the workflow's sensor must be able to wait that long. */
+  readonly preprocessingTimeoutMinutes: number;
 }
 
 /**
@@ -29,7 +31,7 @@ export interface ServerlessWorkflowsProps {
  * package is the DAGs' Python package, so both modes run the same task logic.
  */
 export function createServerlessWorkflows(scope: Construct, props: ServerlessWorkflowsProps) {
-  checkServerlessLimits(props.config);
+  checkServerlessLimits(props.config, props.preprocessingTimeoutMinutes);
   const p = props.resources.pipelineName;
   const base = Names.uniqueResourceName(scope, { maxLength: 60, separator: '-' });
   const names = { training: `${base}-training`, deployment: `${base}-deployment` };

@@ -490,7 +490,7 @@ def test_what_each_workflow_role_is_granted_beyond_its_runs_calls_is_listed(runs
     for where, found in unused.items():
         name, kind = where.split("/")
         only = {"retention": NOT_CALLED_BY_RETENTION, "payments": NOT_CALLED_BY_PAYMENTS}[name]
-        expected = NOT_CALLED_BY_THESE_RUNS[kind] | only[kind] | OVER_GRANTED[kind]
+        expected = NOT_CALLED_BY_THESE_RUNS[kind] | only[kind]
         assert found == expected, (where, sorted(found - expected), sorted(expected - found))
 
 
@@ -524,17 +524,6 @@ NOT_CALLED_BY_THESE_RUNS = {
         ("kms:Decrypt", "<pipeline key>"),
         ("kms:DescribeKey", "<pipeline key>"),
         ("kms:GenerateDataKey", "<pipeline key>"),
-    },
-}
-#: Granted and never needed by that workflow (the deployment workflow registers nothing): reported to the owner of
-#: src/ml/private/dag-grants.ts; each goes from here when the grant goes.
-OVER_GRANTED = {
-    "training": set(),
-    "deployment": {
-        ("sagemaker:CreateModelPackage", "arn:aws:sagemaker:<here>:model-package/<pipeline>-models/*"),
-        ("sagemaker:CreateModelPackageGroup", "arn:aws:sagemaker:<here>:model-package-group/<pipeline>-models"),
-        ("sagemaker:AddTags", "arn:aws:sagemaker:<here>:model-package/<pipeline>-models/*"),
-        ("sagemaker:AddTags", "arn:aws:sagemaker:<here>:model-package-group/<pipeline>-models"),
     },
 }
 #: ... and for payments only: a person approves its packages (the training workflow describes none to start a
