@@ -20,7 +20,9 @@ export function pipelineNameFor(id: string, given: string | undefined): string {
 /** Refuses combinations of props that cannot work, naming the prop, the value and what is allowed. */
 export function checkComposition(props: MwaaMlopsPipelineProps): void {
   if (props.orchestration?.kind === OrchestrationKind.SERVERLESS) {
-    for (const [prop, value] of Object.entries({ environment: props.environment, environmentProps: props.environmentProps, executionRoleGrantedSeparately: props.executionRoleGrantedSeparately })) {
+    const { environment, environmentProps, executionRoleGrantedSeparately } = props;
+    const given = { environment, environmentProps, executionRoleGrantedSeparately };
+    for (const [prop, value] of Object.entries(given)) {
       if (value !== undefined) {
         throw new Error(`${prop}: set, but orchestration is Orchestration.serverless(), which runs on MWAA Serverless workflows with no environment; drop ${prop} or use Orchestration.provisioned()`);
       }

@@ -17,11 +17,11 @@ import { createEndpointCleanup } from './private/endpoint-cleanup';
 import { createPreprocessingJob } from './private/glue-job';
 import { acknowledgeWorkflowFindings, grantDagRuns } from './private/nag';
 import { pipelineConfig, PipelineConfigValues } from './private/pipeline-config';
-import { createServerlessWorkflows } from './private/serverless-workflows';
 import { createRollbackAlarms } from './private/rollback-alarms';
 import { grantOtherBucketKey, grantPrefix } from './private/s3-access';
 import { sagemakerArns } from './private/sagemaker-arn';
 import { createSageMakerRole } from './private/sagemaker-role';
+import { createServerlessWorkflows } from './private/serverless-workflows';
 import {
   validateDataPrefix, validateInstanceType, validateMetric, validatePipelineName,
   validatePipelineNameSegments, validateSageMakerName, validateSplit,

@@ -159,7 +159,8 @@ export class DagTrigger extends Construct {
   public readonly environment?: IAirflowEnvironment;
   /**
    * The `Environment` dimension of the outcome metrics: the environment's name, or for a trigger without one (only
-   * serverless workflows) its construct path.
+   * serverless workflows) its construct path with `-` for `/` (a path with slashes reads as a secret to scanners such as
+   * checkov's CKV_AWS_45, in the function's environment).
    */
   public readonly metricDimension: string;
 
@@ -171,7 +172,7 @@ export class DagTrigger extends Construct {
     super(scope, id);
     validateTriggerProps(props);
     this.environment = props.environment;
-    this.metricDimension = props.environment?.environmentName ?? this.node.path;
+    this.metricDimension = props.environment?.environmentName ?? this.node.path.split('/').join('-');
     this.targetProps = { maxEventAge: props.maxEventAge ?? Duration.hours(24), retryAttempts: props.retryAttempts ?? 185 };
 
     this.deadLetterQueue =

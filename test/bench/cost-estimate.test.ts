@@ -1,6 +1,12 @@
-import { estimateIdleCost, formatIdleCost, price, priceIds, serverlessRunCost } from './cost-estimate';
-import { costReport, pickStacks } from './cost-report';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App } from 'aws-cdk-lib';
+import { estimateIdleCost, formatIdleCost, price, priceIds, RunTask, serverlessRunCost } from './cost-estimate';
+import { ASSUMED_DEPLOYMENT_RUN, ASSUMED_TRAINING_RUN, costReport, pickStacks } from './cost-report';
+import { MwaaMlopsServerlessExampleStack } from '../../examples/app';
 import { stackSummary } from '../../examples/summary';
+import { ServerlessWorkflow } from '../../src';
 
 const res = (Type: string, Properties: Record<string, any> = {}) => ({ Type, Properties });
 
@@ -133,6 +139,25 @@ describe('serverlessRunCost', () => {
   });
 });
 
+describe('the assumed runs', () => {
+  test('are the tasks of the serverless example\'s definitions, in order', () => {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cost-runs-')) });
+    const stack = new MwaaMlopsServerlessExampleStack(app, 'Serverless');
+    const assembly = app.synth().directory;
+    /** The task ids of a workflow's definition, as the cloud assembly holds it (deploy-time values as markers). */
+    const taskIds = (workflow: ServerlessWorkflow | undefined) => {
+      const key: string = stack.resolve(workflow!.cfnWorkflow.definitionS3Location).objectKey;
+      const dir = fs.readdirSync(assembly).find((d) => d.startsWith('asset.') && fs.existsSync(path.join(assembly, d, key)))!;
+      const text = fs.readFileSync(path.join(assembly, dir, key), 'utf-8').replace(/"?<<marker:[^>]*>>"?/g, '"x"');
+      return Object.keys((Object.values(JSON.parse(text))[0] as any).tasks);
+    };
+    const names = (run: RunTask[]) => run.map((t) => t.task.split(' ')[0]);
+    // the example approves by hand; automatic approval adds start_deployment at the end
+    expect(names(ASSUMED_TRAINING_RUN)).toEqual([...taskIds(stack.pipeline.workflow.trainingWorkflow), 'start_deployment']);
+    expect(names(ASSUMED_DEPLOYMENT_RUN)).toEqual(taskIds(stack.pipeline.workflow.deploymentWorkflow));
+  });
+});
+
 describe('the bench and the example summary print the estimate', () => {
   const provisioned = { name: 'Provisioned', template: { Resources: { Env: res('AWS::MWAA::Environment'), Key: res('AWS::KMS::Key') } } };
   const serverless = { name: 'Serverless', template: { Resources: { Wf: res('AWS::MWAAServerless::Workflow'), Key: res('AWS::KMS::Key') } } };
@@ -152,7 +177,7 @@ describe('the bench and the example summary print the estimate', () => {
     expect(text).toContain('provisioned: stack Provisioned');
     expect(text).toContain('serverless: stack Serverless');
     expect(text).toContain('serverless idle total $1.00/month: within the $5.00 target (kms keys $1.00)');
-    expect(text).toMatch(/training run: .*\n\s+billed: 1 \+ 8 \+ 20 \+ 6 \+ 1 \+ 1 \+ 1 = 38 task-minutes .* = \$0\.0557 per run/);
+    expect(text).toMatch(/training run: .*\n\s+billed: 1 \+ 1 \+ 8 \+ 1 \+ 20 \+ 1 \+ 1 \+ 6 \+ 1 \+ 1 \+ 1 = 42 task-minutes .* = \$0\.0616 per run/);
   });
 
   test('a serverless stack over the target is called out, with what costs what', () => {

@@ -20,22 +20,31 @@ export function pickStacks(stacks: NamedTemplate[]): { provisioned?: NamedTempla
 }
 
 /**
- * The assumed runs of the serverless workflows, task by task (the training DAG's tasks; Glue and SageMaker waits
- * are the long ones, and their own job costs are the same in both modes and not counted here).
+ * The assumed runs of the serverless workflows, task by task: the tasks of the definitions
+ * (src/serverless/private/definitions.ts; cost-estimate.test.ts holds the two lists equal). A step submits its job and
+ * returns; the sensor after it is billed while the job runs (the jobs' own costs are the same in both modes and not
+ * counted here).
  */
 export const ASSUMED_TRAINING_RUN: RunTask[] = [
-  { task: 'resolve', minutes: 0.2 },
-  { task: 'preprocess (Glue job wait)', minutes: 8 },
-  { task: 'train (SageMaker job wait)', minutes: 20 },
-  { task: 'evaluate (processing job wait)', minutes: 6 },
+  { task: 'resolve_run', minutes: 0.2 },
+  { task: 'preprocess', minutes: 0.2 },
+  { task: 'wait_for_preprocessing (Glue job)', minutes: 8 },
+  { task: 'start_training', minutes: 0.2 },
+  { task: 'wait_for_training (SageMaker job)', minutes: 20 },
+  { task: 'train', minutes: 0.2 },
+  { task: 'evaluate', minutes: 0.2 },
+  { task: 'wait_for_evaluation (processing job)', minutes: 6 },
   { task: 'quality_gate', minutes: 0.2 },
   { task: 'register', minutes: 0.5 },
-  { task: 'start_deployment', minutes: 0.2 },
+  { task: 'start_deployment (automatic approval only)', minutes: 0.2 },
 ];
 export const ASSUMED_DEPLOYMENT_RUN: RunTask[] = [
-  { task: 'model', minutes: 0.5 },
-  { task: 'endpoint config', minutes: 0.5 },
-  { task: 'endpoint create/update wait', minutes: 10 },
+  { task: 'resolve_package', minutes: 0.2 },
+  { task: 'create_model', minutes: 0.5 },
+  { task: 'create_endpoint_config', minutes: 0.5 },
+  { task: 'deploy_endpoint', minutes: 0.2 },
+  { task: 'wait_for_endpoint (create or blue/green update)', minutes: 10 },
+  { task: 'verify_endpoint', minutes: 0.2 },
 ];
 
 /** What a bare serverless pipeline may cost per month while idle, before an endpoint is deployed (issue 19). */

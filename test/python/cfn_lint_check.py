@@ -15,7 +15,10 @@ ROLE_DEPENDENCY = re.compile(r"^'\w*Role[0-9A-F]{8}' dependency already enforced
 
 # The example app's stacks (examples/app.ts): a bare MwaaMlopsPipeline, and two pipelines on one shared environment.
 # Every one of them must pass cfn-lint.
-EXAMPLE_STACKS = ("MwaaMlopsExample", "MwaaMlopsSharedExample")
+#: The example app's stacks on a provisioned MWAA environment, and the one on MWAA Serverless (examples/app.ts).
+PROVISIONED_EXAMPLE_STACKS = ("MwaaMlopsExample", "MwaaMlopsSharedExample")
+SERVERLESS_EXAMPLE_STACKS = ("MwaaMlopsServerlessExample",)
+EXAMPLE_STACKS = PROVISIONED_EXAMPLE_STACKS + SERVERLESS_EXAMPLE_STACKS
 
 
 def cfn_lint(template: pathlib.Path) -> list[dict]:

@@ -83,10 +83,10 @@ describe('DagTrigger with MWAA Serverless workflows', () => {
     const { stack, trigger } = serverlessTrigger();
     const fn = Object.values(template(stack).findResources('AWS::Lambda::Function', { Properties: { Description: 'Starts MWAA Serverless workflow runs from EventBridge events' } }));
     expect(fn).toHaveLength(1);
-    expect((fn[0] as any).Properties.Environment.Variables).toEqual({ TRIGGER_METRIC_DIMENSION: 'Test/Trigger' });
+    expect((fn[0] as any).Properties.Environment.Variables).toEqual({ TRIGGER_METRIC_DIMENSION: 'Test-Trigger' });
     expect(trigger.environment).toBeUndefined();
-    expect(trigger.metricDimension).toBe('Test/Trigger');
-    expect(stack.resolve(trigger.metricTriggered().dimensions)).toEqual({ Environment: 'Test/Trigger' });
+    expect(trigger.metricDimension).toBe('Test-Trigger');
+    expect(stack.resolve(trigger.metricTriggered().dimensions)).toEqual({ Environment: 'Test-Trigger' });
   });
 
   test('an environment and workflows together: DAG rules and workflow rules, both grants, the environment\'s dimension', () => {

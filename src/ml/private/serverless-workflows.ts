@@ -49,7 +49,9 @@ export function createServerlessWorkflows(scope: Construct, props: ServerlessWor
     ...common,
     workflowName: names.deployment,
     description: `cdk-mwaa-mlops ${p}: deploy an approved model package to endpoint ${props.resources.endpointName}`,
-    definition: definitionIn(deploymentDefinition({ config: props.config, trainingWorkflowName: names.training, deploymentWorkflowName: names.deployment })),
+    definition: definitionIn(deploymentDefinition({
+      config: props.config, trainingWorkflowName: names.training, deploymentWorkflowName: names.deployment,
+    })),
   }) : undefined;
   const training = new ServerlessWorkflow(scope, 'TrainingWorkflow', {
     ...common,

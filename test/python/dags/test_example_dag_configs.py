@@ -9,7 +9,7 @@ import shutil
 
 import jsonschema
 import pytest
-from cfn_lint_check import EXAMPLE_STACKS
+from cfn_lint_check import PROVISIONED_EXAMPLE_STACKS
 from cloud_assembly import ROOT, Stack
 
 SCHEMA = json.loads((ROOT / "assets" / "dags" / "cdk_mwaa_mlops" / "pipeline_config.schema.json").read_text())
@@ -27,7 +27,7 @@ def trigger_dag_ids(stack: Stack) -> set[str]:
     return ids
 
 
-@pytest.mark.parametrize("stack_name", EXAMPLE_STACKS)
+@pytest.mark.parametrize("stack_name", PROVISIONED_EXAMPLE_STACKS)
 def test_the_example_configs_load_with_the_dag_ids_the_triggers_start(airflow_db, example_assembly, stack_name, tmp_path):
     from dag_parsing import dag_bag_class
 
