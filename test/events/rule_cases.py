@@ -208,6 +208,33 @@ def application_event(rule: Rule) -> list[tuple[str, dict, bool]]:
     ]
 
 
+# MWAA Serverless's workflow-run detail-types (events-ref-airflow-serverless). AWS publishes no sample event of these:
+# the cases put the workflow's ARN in the envelope's `resources`, as AWS service events do, which is the assumption
+# src/monitoring/private/event-patterns.ts (serverlessWorkflowRuns) makes and the README lists as unproven.
+RUN = "MWAA Serverless Workflow Run "
+SERVERLESS_RUN_STATES = ("Started", "Queued", "Running", "Succeeded", "Failed", "Stopped", "Timeout")
+
+
+def serverless_workflow_runs(rule: Rule) -> list[tuple[str, dict, bool]]:
+    (matcher,) = rule.pattern["resources"]
+    workflow = matcher["prefix"]
+    assert ":airflow-serverless:" in workflow and ":workflow/" in workflow, f"{rule.id}: {workflow} is not a workflow ARN"
+    wanted = set(rule.pattern["detail-type"])
+    envelope = event("ec2-instance-state-change", {})
+
+    def run(detail_type: str, arn: str) -> dict:
+        return with_fields(
+            envelope,
+            {("source",): "aws.airflow-serverless", ("detail-type",): detail_type, ("resources",): [arn], ("detail",): {}},
+        )
+
+    cases = [(f"run {state}", run(RUN + state, workflow), RUN + state in wanted) for state in SERVERLESS_RUN_STATES]
+    other = workflow.rsplit("/", 1)[0] + f"/{OTHER}-AbCdE12345"
+    cases += [(f"another workflow's {detail_type}", run(detail_type, other), False) for detail_type in sorted(wanted)]
+    cases.append(("a task of the workflow failed", run("MWAA Serverless Task Failed", workflow), False))
+    return cases
+
+
 KINDS: dict[tuple[str, str], Callable[[Rule], list]] = {
     ("aws.ecr", "ECR Image Action"): image_pushed,
     ("aws.s3", "Object Created"): object_created,
@@ -221,6 +248,8 @@ KINDS: dict[tuple[str, str], Callable[[Rule], list]] = {
     ("aws.glue", "Glue Job State Change"): glue_job,
     ("aws.codepipeline", "CodePipeline Pipeline Execution State Change"): pipeline_execution,
     ("aws.codecommit", "CodeCommit Repository State Change"): repository_change,
+    ("aws.airflow-serverless", f"{RUN}Failed,{RUN}Timeout"): serverless_workflow_runs,
+    ("aws.airflow-serverless", f"{RUN}Succeeded"): serverless_workflow_runs,
 }
 
 # Patterns a user passes to DagTrigger.onEvent: the app's own events, by source (integ.dag-trigger.ts, the variants).
