@@ -46,6 +46,18 @@ def _run(operator: Any, context: dict[str, Any]) -> Any:
     return operator.execute(context)
 
 
+def _submit(operator_class: Any, arguments: dict[str, Any], settings: PipelineConfig, context: dict[str, Any]) -> Any:
+    """Start a job with the provider's operator and return at once: the definition's sensor waits for it."""
+    operator = operator_class(
+        task_id=_task_id(context),
+        aws_conn_id=settings.aws_conn_id,
+        **arguments,
+        wait_for_completion=False,
+        deferrable=False,
+    )
+    return _run(operator, context)
+
+
 def _task_id(context: dict[str, Any]) -> str:
     return context["ti"].task_id
 
@@ -65,14 +77,7 @@ def preprocess(config: dict[str, Any], **context: Any) -> str:
     from cdk_mwaa_mlops.training import preprocessing_arguments
 
     settings = _config(config)
-    operator = PreprocessOperator(
-        task_id=_task_id(context),
-        aws_conn_id=settings.aws_conn_id,
-        **preprocessing_arguments(settings),
-        wait_for_completion=False,
-        deferrable=False,
-    )
-    return _run(operator, context)
+    return _submit(PreprocessOperator, preprocessing_arguments(settings), settings, context)
 
 
 def start_training(config: dict[str, Any], **context: Any) -> dict[str, Any]:
@@ -83,14 +88,7 @@ def start_training(config: dict[str, Any], **context: Any) -> dict[str, Any]:
     from cdk_mwaa_mlops.training import training_arguments
 
     settings = _config(config)
-    operator = SageMakerTrainingOperator(
-        task_id=_task_id(context),
-        aws_conn_id=settings.aws_conn_id,
-        **training_arguments(settings),
-        wait_for_completion=False,
-        deferrable=False,
-    )
-    return _run(operator, context)
+    return _submit(SageMakerTrainingOperator, training_arguments(settings), settings, context)
 
 
 def train(config: dict[str, Any], **context: Any) -> dict[str, Any]:
@@ -114,14 +112,7 @@ def evaluate(config: dict[str, Any], **context: Any) -> dict[str, Any]:
     from cdk_mwaa_mlops.training import evaluation_arguments
 
     settings = _config(config)
-    operator = SageMakerProcessingOperator(
-        task_id=_task_id(context),
-        aws_conn_id=settings.aws_conn_id,
-        **evaluation_arguments(settings),
-        wait_for_completion=False,
-        deferrable=False,
-    )
-    return _run(operator, context)
+    return _submit(SageMakerProcessingOperator, evaluation_arguments(settings), settings, context)
 
 
 class QualityGateFailed(AirflowFailException):
@@ -216,15 +207,9 @@ def deploy_endpoint(config: dict[str, Any], **context: Any) -> dict[str, Any]:
     from cdk_mwaa_mlops.deployment import DEPLOY_OPERATION, endpoint_spec
 
     settings = _config(config)
-    operator = SageMakerEndpointOperator(
-        task_id=_task_id(context),
-        aws_conn_id=settings.aws_conn_id,
-        config=endpoint_spec(settings),
-        operation=DEPLOY_OPERATION,
-        wait_for_completion=False,
-        deferrable=False,
+    return _submit(
+        SageMakerEndpointOperator, {"config": endpoint_spec(settings), "operation": DEPLOY_OPERATION}, settings, context
     )
-    return _run(operator, context)
 
 
 def verify_endpoint(config: dict[str, Any], **context: Any) -> str:
