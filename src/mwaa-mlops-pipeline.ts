@@ -153,6 +153,12 @@ export class MwaaMlopsPipeline extends Construct {
     if (this.workflow.deploymentDagId) {
       this.trigger.onModelPackageStatusChange('ModelApproved', { modelPackageGroupName: this.workflow.modelPackageGroupName, ...deployment });
     }
+    if (this.workflow.stageNames.length > 0) {
+      // A package set Approved for a stage (by a person, a CI job or an automatic gate) deploys to that stage.
+      this.trigger.onModelPackageStageChange('StageApproved', {
+        modelPackageGroupName: this.workflow.modelPackageGroupName, stages: this.workflow.stageNames, ...deployment,
+      });
+    }
 
     this.monitoring.monitorBuild(this.modelBuild);
     this.monitoring.monitorTrigger(this.trigger);
@@ -185,6 +191,19 @@ export class MwaaMlopsPipeline extends Construct {
     // and a running environment (creating one takes 20-30 minutes).
     const created = this.environment && !props.environment ? [this.environment] : [];
     this.modelBuild.pipeline.node.addDependency(this.workflow, this.trigger, ...created);
+  }
+
+  /**
+   * The roles of the pipeline's deployment runs: a `PromotionTarget` in another account trusts exactly these
+   * (`pipelineRoles`). Empty when the environment is imported without its execution role.
+   */
+  public get deploymentRunRoles(): iam.IRole[] {
+    return this.workflow.deploymentRunRoles;
+  }
+
+  /** Lets `grantee` move the pipeline's model packages into the stage `stageName` in the model registry (and so deploy them there). */
+  public grantPromote(grantee: iam.IGrantable, stageName: string): iam.Grant {
+    return this.workflow.grantPromote(grantee, stageName);
   }
 
   /** Lets `grantee` call the endpoint the pipeline deploys. */

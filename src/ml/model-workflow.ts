@@ -35,6 +35,10 @@ import { IAirflowEnvironment } from '../airflow/airflow-environment-base';
 import { AirflowVersion } from '../airflow/airflow-version';
 import { validateNumber } from '../private/validate-number';
 import { ServerlessOrchestrationOptions } from '../serverless/orchestration';
+import { DeploymentStage } from '../promotion/deployment-stage';
+import { createLocalStageTargets, shareWithStageAccounts } from '../promotion/private/pipeline-share';
+import { ResolvedStage, resolveStages } from '../promotion/private/pipeline-stages';
+import { PromotionTarget } from '../promotion/promotion-target';
 import { ServerlessWorkflow } from '../serverless/serverless-workflow';
 
 /** The DAG folder the library ships: the DAG file, its builder package and the config folder. */
@@ -81,6 +85,13 @@ export interface ModelWorkflowOptions {
    * @default EndpointDeployment.realTime() - one ml.m5.large, canary 10% for 5 minutes, rollback on 5XX errors or latency
    */
   readonly deployment?: EndpointDeployment;
+  /**
+   * Deployment stages in order (e.g. dev, staging, production), each with its endpoint, possibly in its own account,
+   * its checks and the gate to the next stage; an approved model deploys to the first and is promoted through the
+   * model registry's lifecycle stages. Not together with `deployment` or `endpointName`.
+   * @default - no stages: approved models deploy to one endpoint in the pipeline's account (`deployment`)
+   */
+  readonly stages?: DeploymentStage[];
   /**
    * Who approves registered models for deployment.
    * @default ModelApproval.MANUAL
@@ -204,8 +215,12 @@ export class ModelWorkflow extends Construct {
   public readonly modelPackageGroupName: string;
   /** The model package group's ARN. */
   public readonly modelPackageGroupArn: string;
-  /** The endpoint's name (undefined with `EndpointDeployment.none()`). */
+  /** The endpoint's name (undefined with `EndpointDeployment.none()` and with stages: see `stageTargets`). */
   public readonly endpointName?: string;
+  /** The deployment stages' names, in order (empty without stages). */
+  public readonly stageNames: string[];
+  /** The stage targets this workflow created: one per stage in the pipeline's own account and region. */
+  public readonly stageTargets: PromotionTarget[];
   /** The data bucket. */
   public readonly dataBucket: s3.IBucket;
   /** Where raw data lands (a key prefix of `dataBucket`). */
@@ -230,6 +245,7 @@ export class ModelWorkflow extends Construct {
   public readonly notificationTopic?: sns.ITopic;
   private readonly dagResources: DagResources;
   private readonly endpointCleanup?: Construct;
+  private readonly stages?: ResolvedStage[];
 
   constructor(scope: Construct, id: string, props: ModelWorkflowProps) {
     super(scope, id);
@@ -247,12 +263,17 @@ export class ModelWorkflow extends Construct {
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    this.deployment = props.deployment ?? EndpointDeployment.realTime();
+    if (props.stages && (props.deployment || props.endpointName)) {
+      throw new Error(`${props.deployment ? 'deployment' : 'endpointName'}: pipeline ${props.pipelineName} has stages; give each stage its deployment (stages[i].deployment) and drop ${props.deployment ? 'deployment' : 'endpointName'} (stage endpoints are named <pipeline>-<stage>)`);
+    }
+    this.stages = props.stages ? resolveStages(this, this.pipelineName, props.stages) : undefined;
+    this.stageNames = this.stages?.map((stage) => stage.name) ?? [];
+    this.deployment = this.stages?.[0].deployment ?? props.deployment ?? EndpointDeployment.realTime();
     this.approval = props.approval ?? ModelApproval.MANUAL;
     const deploys = this.deployment.kind !== EndpointKind.NONE;
     this.trainingDagId = `${this.pipelineName}_training`;
     this.deploymentDagId = deploys ? `${this.pipelineName}_deployment` : undefined;
-    this.endpointName = deploys ? props.endpointName ?? this.pipelineName : undefined;
+    this.endpointName = deploys && !this.stages ? props.endpointName ?? this.pipelineName : undefined;
     if (!deploys && props.endpointName) {
       throw new Error(`endpointName: '${props.endpointName}' is set, but deployment is EndpointDeployment.none(); drop one of them`);
     }
@@ -323,7 +344,7 @@ export class ModelWorkflow extends Construct {
     group.applyRemovalPolicy(RemovalPolicy.RETAIN);
     this.modelPackageGroupArn = group.attrModelPackageGroupArn;
 
-    this.rollbackAlarms = this.deployment.kind === EndpointKind.REAL_TIME
+    this.rollbackAlarms = this.deployment.kind === EndpointKind.REAL_TIME && this.endpointName
       ? createRollbackAlarms(this, this.endpointName!, this.deployment.rollbackAlarms ?? {})
       : [];
     if (this.endpointName) {
@@ -355,6 +376,7 @@ export class ModelWorkflow extends Construct {
       encryptionKey: this.encryptionKey,
       topic: props.notificationTopic,
       rollbackAlarms: this.rollbackAlarms,
+      stages: this.stages,
     };
 
     const config: PipelineConfigValues = {
@@ -379,6 +401,7 @@ export class ModelWorkflow extends Construct {
       deployment: this.deployment,
       endpointName: this.endpointName,
       rollbackAlarms: this.rollbackAlarms,
+      stages: this.stages,
     };
     if (props.serverless) {
       const workflows = createServerlessWorkflows(this, {
@@ -410,7 +433,66 @@ export class ModelWorkflow extends Construct {
           '(or pass executionRole to AirflowEnvironment.fromEnvironmentAttributes)');
       }
     }
+    this.stageTargets = [];
+    if (this.stages) {
+      const runRoles = this.deploymentRunRoles;
+      if (runRoles.length === 0) {
+        throw new Error(`stages: the execution role of environment ${props.environment!.environmentName} is unknown to this app, and each stage's deploy role must trust it; pass executionRole to AirflowEnvironment.fromEnvironmentAttributes`);
+      }
+      this.stageTargets = createLocalStageTargets(this, {
+        pipelineName: this.pipelineName,
+        stages: this.stages,
+        runRoles,
+        modelPackageGroupName: this.modelPackageGroupName,
+        artifactsPrefix: this.artifactsPrefix,
+        endpointRemovalPolicy: props.endpointRemovalPolicy,
+        removalPolicy,
+        logRetention,
+      });
+      // Deleted before the stages' clean-ups, so no run re-creates an endpoint afterwards.
+      const environment = props.environment;
+      const runners = [this.trainingWorkflow?.node, this.deploymentWorkflow?.node,
+        environment instanceof AirflowEnvironment && Stack.of(environment) === Stack.of(this) ? environment.cfnEnvironment.node : undefined];
+      for (const runner of runners) for (const target of this.stageTargets) runner?.addDependency(target);
+      shareWithStageAccounts(this, {
+        stages: this.stages,
+        modelPackageGroup: group,
+        modelPackageGroupName: this.modelPackageGroupName,
+        dataBucket: this.dataBucket,
+        artifactsPrefix: this.artifactsPrefix,
+        encryptionKey: this.encryptionKey,
+        imageRepository: props.imageRepository,
+      });
+    }
     acknowledgeWorkflowFindings(this);
+  }
+
+  /**
+   * The roles of this pipeline's deployment runs (the environment's execution role, or the serverless deployment
+   * workflow's role): each stage's deploy role trusts exactly these (`PromotionTargetProps.pipelineRoles`).
+   */
+  public get deploymentRunRoles(): iam.IRole[] {
+    if (this.deploymentWorkflow) return [this.deploymentWorkflow.role];
+    const role = (this.environment as { executionRole?: iam.IRole } | undefined)?.executionRole;
+    return role ? [role] : [];
+  }
+
+  /**
+   * Lets `grantee` move this pipeline's model packages into `stageName` in the model registry (`UpdateModelPackage`
+   * with `ModelLifeCycle.Stage` = `stageName`, any status: Approved starts the deployment to that stage), and read them.
+   */
+  public grantPromote(grantee: iam.IGrantable, stageName: string): iam.Grant {
+    if (!this.stageNames.includes(stageName)) {
+      throw new Error(`grantPromote: '${stageName}' is not a stage of pipeline ${this.pipelineName} (its stages: ${this.stageNames.join(', ') || 'none'})`);
+    }
+    const packages = sagemakerArns(this)('model-package', `${this.modelPackageGroupName}/*`);
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:DescribeModelPackage'], resourceArns: [packages] });
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['sagemaker:UpdateModelPackage'],
+      resources: [packages],
+      conditions: { StringEquals: { 'sagemaker:ModelLifeCycle:stage': stageName } },
+    }));
+    return grant;
   }
 
   /**
@@ -428,6 +510,9 @@ export class ModelWorkflow extends Construct {
 
   /** Lets `grantee` call the endpoint (`sagemaker:InvokeEndpoint` and its async and streaming forms) on this endpoint only. */
   public grantInvokeEndpoint(grantee: iam.IGrantable): iam.Grant {
+    if (this.stages) {
+      throw new Error(`grantInvokeEndpoint: pipeline ${this.pipelineName} deploys to stages; call grantInvokeEndpoint on the stage's PromotionTarget (stageTargets, or the one in the stage's account)`);
+    }
     if (!this.endpointName) {
       throw new Error(`grantInvokeEndpoint: pipeline ${this.pipelineName} deploys no endpoint (EndpointDeployment.none())`);
     }

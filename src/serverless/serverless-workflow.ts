@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Names, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Names, PhysicalName, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -122,6 +122,8 @@ export class ServerlessWorkflow extends Resource implements IServerlessWorkflow 
     }
     const stack = Stack.of(this);
     this.role = props.role ?? new iam.Role(this, 'Role', {
+      // A stage's deploy role in another account of the same app trusts this role by name: CDK names it only then.
+      roleName: PhysicalName.GENERATE_IF_NEEDED,
       description: `MWAA Serverless workflow ${this.workflowName}: what its tasks call`,
       assumedBy: new iam.ServicePrincipal(SERVICE).withConditions({
         StringEquals: { 'aws:SourceAccount': stack.account },

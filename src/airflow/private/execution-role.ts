@@ -1,4 +1,4 @@
-import { Aws, Stack, ArnFormat } from 'aws-cdk-lib';
+import { ArnFormat, Aws, PhysicalName, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -46,6 +46,8 @@ export function createExecutionRole(scope: Construct, options: ExecutionRoleOpti
     ArnLike: { 'aws:SourceArn': options.environmentArn },
   };
   const role = new iam.Role(scope, 'ExecutionRole', {
+    // A stage's deploy role in another account of the same app trusts this role by name: CDK names it only then.
+    roleName: PhysicalName.GENERATE_IF_NEEDED,
     description: `MWAA execution role of ${options.environmentName}`,
     assumedBy: new iam.CompositePrincipal(
       new iam.ServicePrincipal('airflow.amazonaws.com', { conditions }),

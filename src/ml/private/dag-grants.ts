@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { sagemakerArns } from './sagemaker-arn';
+import { ResolvedStage, statusesSetByRuns } from '../../promotion/private/pipeline-stages';
 
 /** What one pipeline's DAGs touch, for the role their tasks run as (the MWAA execution role). */
 export interface DagResources {
@@ -24,6 +25,8 @@ export interface DagResources {
   readonly encryptionKey: kms.IKey;
   readonly topic?: sns.ITopic;
   readonly rollbackAlarms: cloudwatch.IAlarm[];
+  /** The deployment stages (the deployment runs reach each stage's endpoint through the stage's deploy role). */
+  readonly stages?: ResolvedStage[];
 }
 
 /** Why each statement with a wildcard resource is as narrow as SageMaker and S3 allow, by statement. */
@@ -160,6 +163,7 @@ function allStatements(scope: Construct, r: DagResources): iam.PolicyStatement[]
       resources: r.rollbackAlarms.map((alarm) => alarm.alarmArn),
     })));
   }
+  if (r.stages) statements.push(...stageStatements(r, r.stages, sagemaker));
   if (r.topic) {
     statements.push(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [r.topic.topicArn] }));
     if (r.topic.masterKey) {
@@ -168,5 +172,34 @@ function allStatements(scope: Construct, r: DagResources): iam.PolicyStatement[]
       }));
     }
   }
+  return statements;
+}
+
+/**
+ * What a deployment run with stages does in the pipeline's account: assume each stage's deploy role, read the package's
+ * test split for the stage checks, and move the package through the registry's lifecycle stages, only to the statuses
+ * the runs set (`sagemaker:ModelLifeCycle:stage` and `:stageStatus`,
+ * https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-staging-construct-set-up.html).
+ */
+function stageStatements(r: DagResources, stages: ResolvedStage[], sagemaker: ReturnType<typeof sagemakerArns>): iam.PolicyStatement[] {
+  const packages = sagemaker('model-package', `${r.modelPackageGroupName}/*`);
+  const statements = [
+    usedBy(['deployment'], new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: stages.map((s) => s.deployRoleArn) })),
+    ...[...statusesSetByRuns(stages)].map(([stage, statuses]) => usedBy(['deployment'], explained(new iam.PolicyStatement({
+      actions: ['sagemaker:UpdateModelPackage'],
+      resources: [packages],
+      conditions: { 'StringEquals': { 'sagemaker:ModelLifeCycle:stage': stage, 'sagemaker:ModelLifeCycle:stageStatus': statuses } },
+    }), `a model package ARN ends in the version number SageMaker assigns within the group ${r.modelPackageGroupName}`))),
+    // A role of both DAGs reads the splits and lists the bucket through the training statements above.
+    oneDagOnly(usedBy(['deployment'], explained(new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: [r.dataBucket.arnForObjects(`${r.processedPrefix}*`)],
+    }), 'the stage checks read held-out rows of the test split the package\'s training run wrote below this pipeline\'s prefix'))),
+    oneDagOnly(usedBy(['deployment'], new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [r.dataBucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': `${r.processedPrefix}*` } },
+    }))),
+  ];
   return statements;
 }

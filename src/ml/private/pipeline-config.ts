@@ -1,4 +1,5 @@
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { ResolvedStage } from '../../promotion/private/pipeline-stages';
 import { EndpointDeployment, EndpointKind, TrafficShiftingType } from '../endpoint-deployment';
 
 /** The version of the config's shape (assets/dags/cdk_mwaa_mlops/pipeline_config.schema.json; config.py). */
@@ -33,6 +34,8 @@ export interface PipelineConfigValues {
   readonly deployment: EndpointDeployment;
   readonly endpointName?: string;
   readonly rollbackAlarms: cloudwatch.IAlarm[];
+  /** The deployment stages; with stages the config has a `stages` section instead of `deployment`. */
+  readonly stages?: ResolvedStage[];
 }
 
 /** The JSON document `cdk_mwaa_mlops_pipelines/<pipeline>.json` that the DAGs read (deploy-time values as tokens). */
@@ -77,17 +80,36 @@ export function pipelineConfig(v: PipelineConfigValues): Record<string, unknown>
       comparison: v.evaluation.comparison,
     },
     registry: { model_package_group_name: v.modelPackageGroupName, auto_approve: v.autoApprove },
-    deployment: deploymentSection(v),
+    ...(v.stages
+      ? { stages: v.stages.map(stageSection) }
+      : { deployment: deploymentSection(v.deployment, v.endpointName, v.rollbackAlarms.map((alarm) => alarm.alarmName)) }),
   };
 }
 
-function deploymentSection(v: PipelineConfigValues): Record<string, unknown> {
-  const d = v.deployment;
+function stageSection(stage: ResolvedStage): Record<string, unknown> {
+  return {
+    name: stage.name,
+    account: stage.account,
+    region: stage.region,
+    role_arn: stage.deployRoleArn,
+    model_role_arn: stage.modelRoleArn,
+    kms_key_id: stage.keyAliasArn,
+    ...(stage.gate ? { gate: stage.gate } : {}),
+    checks: {
+      sample_rows: stage.checks.sampleRows,
+      max_error_rate: stage.checks.maxErrorRate,
+      max_latency_ms: stage.checks.maxLatencyMs,
+    },
+    deployment: deploymentSection(stage.deployment, stage.endpointName, stage.rollbackAlarmNames),
+  };
+}
+
+function deploymentSection(d: EndpointDeployment, endpointName: string | undefined, rollbackAlarmNames: string[]): Record<string, unknown> {
   switch (d.kind) {
     case EndpointKind.SERVERLESS:
       return {
         mode: d.kind,
-        endpoint_name: v.endpointName,
+        endpoint_name: endpointName,
         serverless_memory_mb: d.memorySizeMb,
         serverless_max_concurrency: d.maxConcurrency,
       };
@@ -95,7 +117,7 @@ function deploymentSection(v: PipelineConfigValues): Record<string, unknown> {
       const shifting = d.trafficShifting!;
       return {
         mode: d.kind,
-        endpoint_name: v.endpointName,
+        endpoint_name: endpointName,
         instance_type: d.instanceType,
         initial_instance_count: d.initialInstanceCount,
         termination_wait_seconds: d.terminationWait!.toSeconds(),
@@ -104,7 +126,7 @@ function deploymentSection(v: PipelineConfigValues): Record<string, unknown> {
           ...(shifting.type !== TrafficShiftingType.ALL_AT_ONCE ? { step_percent: shifting.percent } : {}),
           wait_seconds: shifting.wait.toSeconds(),
         },
-        rollback_alarm_names: v.rollbackAlarms.map((alarm) => alarm.alarmName),
+        rollback_alarm_names: rollbackAlarmNames,
       };
     }
     default:
