@@ -1,7 +1,8 @@
 import { App, CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import {
-  AirflowEnvironment, AirflowVersion, EndpointDeployment, ModelApproval, MwaaMlopsPipeline, Orchestration, PipelineSource, TrafficShifting,
+  AirflowEnvironment, AirflowVersion, EndpointDeployment, ModelApproval, MwaaMlopsPipeline, Orchestration, PipelineSource,
+  PromotionGate, PromotionTarget, TrafficShifting,
 } from '../src';
 
 /**
@@ -77,6 +78,69 @@ export class MwaaMlopsSharedExampleStack extends Stack {
   }
 }
 
+/** The accounts of the promotion example: replace them with yours (`cdk deploy` needs each one bootstrapped). */
+const PROMOTION_ACCOUNTS = { pipeline: '111111111111', staging: '222222222222', production: '333333333333' };
+const PROMOTION_REGION = 'eu-west-1';
+
+/**
+ * Promotion through three stages: dev in the pipeline's account, staging and production in accounts of their own. An
+ * approved model deploys to dev; when dev's checks pass, it moves on to staging by itself; staging's checks pass, and
+ * it waits in the registry for a person to approve production. The pipeline runs on MWAA Serverless.
+ */
+export class MwaaMlopsPromotionExampleStack extends Stack {
+  public readonly pipeline: MwaaMlopsPipeline;
+  /** The production endpoint, shared by the pipeline's stage and the production account's target. */
+  public static readonly PRODUCTION = EndpointDeployment.realTime({
+    initialInstanceCount: 2,
+    trafficShifting: TrafficShifting.linear(25, Duration.minutes(5)),
+  });
+
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
+    super(scope, id, {
+      description: 'cdk-mwaa-mlops example: promotion from dev through staging to production, each in its own account',
+      env: { account: PROMOTION_ACCOUNTS.pipeline, region: PROMOTION_REGION },
+      ...props,
+    });
+    this.pipeline = new MwaaMlopsPipeline(this, 'Churn', {
+      orchestration: Orchestration.serverless(),
+      workflow: {
+        stages: [
+          { name: 'dev', deployment: EndpointDeployment.serverless(), gate: PromotionGate.AUTOMATIC },
+          { name: 'staging', account: PROMOTION_ACCOUNTS.staging, gate: PromotionGate.MANUAL },
+          {
+            name: 'production',
+            account: PROMOTION_ACCOUNTS.production,
+            deployment: MwaaMlopsPromotionExampleStack.PRODUCTION,
+            checks: { sampleRows: 100, maxErrorRate: 0.01, maxAverageLatency: Duration.millis(300) },
+          },
+        ],
+      },
+    });
+    pipelineOutputs(this.pipeline);
+  }
+}
+
+/** A stage's side in its own account: the role the pipeline's runs assume there, the model role, alarms and clean-up. */
+export class MwaaMlopsPromotionTargetStack extends Stack {
+  public readonly target: PromotionTarget;
+
+  constructor(scope: Construct, id: string, pipeline: MwaaMlopsPipeline, stageName: 'staging' | 'production', props: StackProps = {}) {
+    super(scope, id, {
+      description: `cdk-mwaa-mlops example: the ${stageName} stage of pipeline ${pipeline.pipelineName}`,
+      env: { account: PROMOTION_ACCOUNTS[stageName], region: PROMOTION_REGION },
+      ...props,
+    });
+    this.target = new PromotionTarget(this, 'Stage', {
+      pipelineName: pipeline.pipelineName,
+      stageName,
+      pipelineAccount: PROMOTION_ACCOUNTS.pipeline,
+      pipelineRoles: pipeline.deploymentRunRoles,
+      deployment: stageName === 'production' ? MwaaMlopsPromotionExampleStack.PRODUCTION : undefined,
+    });
+    new CfnOutput(this, 'EndpointName', { value: this.target.endpointName });
+  }
+}
+
 /** What an operator looks up after the deploy: where to push code and data, and what to watch. */
 function pipelineOutputs(pipeline: MwaaMlopsPipeline): void {
   const scope = new Construct(pipeline.node.scope!, `${pipeline.node.id}Outputs`);
@@ -104,6 +168,9 @@ export function createExampleApp(): App {
   new MwaaMlopsExampleStack(app, 'MwaaMlopsExample');
   new MwaaMlopsSharedExampleStack(app, 'MwaaMlopsSharedExample');
   new MwaaMlopsServerlessExampleStack(app, 'MwaaMlopsServerlessExample');
+  const promotion = new MwaaMlopsPromotionExampleStack(app, 'MwaaMlopsPromotionExample');
+  new MwaaMlopsPromotionTargetStack(app, 'MwaaMlopsPromotionStaging', promotion.pipeline, 'staging');
+  new MwaaMlopsPromotionTargetStack(app, 'MwaaMlopsPromotionProduction', promotion.pipeline, 'production');
   return app;
 }
 
