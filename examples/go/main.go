@@ -83,6 +83,73 @@ func NewMwaaMlopsSharedExampleStack(scope constructs.Construct, id string) awscd
 	return stack
 }
 
+// promotionAccounts are the accounts of the promotion example: replace them with yours (`cdk deploy` needs each one
+// bootstrapped).
+var promotionAccounts = map[string]string{"pipeline": "111111111111", "staging": "222222222222", "production": "333333333333"}
+
+const promotionRegion = "eu-west-1"
+
+// productionDeployment is the production endpoint, shared by the pipeline's stage and the production account's target.
+func productionDeployment() cdkmwaamlops.EndpointDeployment {
+	return cdkmwaamlops.EndpointDeployment_RealTime(&cdkmwaamlops.RealTimeDeploymentOptions{
+		InitialInstanceCount: jsii.Number(2),
+		TrafficShifting:      cdkmwaamlops.TrafficShifting_Linear(jsii.Number(25), awscdk.Duration_Minutes(jsii.Number(5))),
+	})
+}
+
+// NewMwaaMlopsPromotionExampleStack builds promotion through three stages: dev in the pipeline's account, staging and
+// production in accounts of their own. An approved model deploys to dev; when dev's checks pass, it moves on to staging
+// by itself; staging's checks pass, and it waits in the registry for a person to approve production. The pipeline runs
+// on MWAA Serverless.
+func NewMwaaMlopsPromotionExampleStack(scope constructs.Construct, id string) (awscdk.Stack, cdkmwaamlops.MwaaMlopsPipeline) {
+	stack := awscdk.NewStack(scope, &id, &awscdk.StackProps{
+		Description: jsii.String("cdk-mwaa-mlops example: promotion from dev through staging to production, each in its own account"),
+		Env:         &awscdk.Environment{Account: jsii.String(promotionAccounts["pipeline"]), Region: jsii.String(promotionRegion)},
+	})
+	pipeline := cdkmwaamlops.NewMwaaMlopsPipeline(stack, jsii.String("Churn"), &cdkmwaamlops.MwaaMlopsPipelineProps{
+		Orchestration: cdkmwaamlops.Orchestration_Serverless(nil),
+		Workflow: &cdkmwaamlops.ModelWorkflowOptions{
+			Stages: &[]*cdkmwaamlops.DeploymentStage{
+				{Name: jsii.String("dev"), Deployment: cdkmwaamlops.EndpointDeployment_Serverless(nil), Gate: cdkmwaamlops.PromotionGate_AUTOMATIC},
+				{Name: jsii.String("staging"), Account: jsii.String(promotionAccounts["staging"]), Gate: cdkmwaamlops.PromotionGate_MANUAL},
+				{
+					Name:       jsii.String("production"),
+					Account:    jsii.String(promotionAccounts["production"]),
+					Deployment: productionDeployment(),
+					Checks: &cdkmwaamlops.StageChecks{
+						SampleRows:        jsii.Number(100),
+						MaxErrorRate:      jsii.Number(0.01),
+						MaxAverageLatency: awscdk.Duration_Millis(jsii.Number(300)),
+					},
+				},
+			},
+		},
+	})
+	pipelineOutputs(pipeline)
+	return stack, pipeline
+}
+
+// NewMwaaMlopsPromotionTargetStack builds a stage's side in its own account: the role the pipeline's runs assume there,
+// the model role, alarms and clean-up.
+func NewMwaaMlopsPromotionTargetStack(scope constructs.Construct, id string, pipeline cdkmwaamlops.MwaaMlopsPipeline, stageName string) awscdk.Stack {
+	stack := awscdk.NewStack(scope, &id, &awscdk.StackProps{
+		Description: jsii.String("cdk-mwaa-mlops example: the " + stageName + " stage of pipeline " + *pipeline.PipelineName()),
+		Env:         &awscdk.Environment{Account: jsii.String(promotionAccounts[stageName]), Region: jsii.String(promotionRegion)},
+	})
+	props := &cdkmwaamlops.PromotionTargetProps{
+		PipelineName:    pipeline.PipelineName(),
+		StageName:       jsii.String(stageName),
+		PipelineAccount: jsii.String(promotionAccounts["pipeline"]),
+		PipelineRoles:   pipeline.DeploymentRunRoles(),
+	}
+	if stageName == "production" {
+		props.Deployment = productionDeployment()
+	}
+	target := cdkmwaamlops.NewPromotionTarget(stack, jsii.String("Stage"), props)
+	awscdk.NewCfnOutput(stack, jsii.String("EndpointName"), &awscdk.CfnOutputProps{Value: target.EndpointName()})
+	return stack
+}
+
 // contextOr is `scope.node.tryGetContext(key) ?? fallback`: the context value when it is set, the fallback otherwise.
 func contextOr(scope constructs.Construct, key string, fallback string) *string {
 	switch value := scope.Node().TryGetContext(jsii.String(key)).(type) {
@@ -144,6 +211,9 @@ func NewExampleApp() awscdk.App {
 	NewMwaaMlopsExampleStack(app, "MwaaMlopsExample")
 	NewMwaaMlopsSharedExampleStack(app, "MwaaMlopsSharedExample")
 	NewMwaaMlopsServerlessExampleStack(app, "MwaaMlopsServerlessExample")
+	_, promotion := NewMwaaMlopsPromotionExampleStack(app, "MwaaMlopsPromotionExample")
+	NewMwaaMlopsPromotionTargetStack(app, "MwaaMlopsPromotionStaging", promotion, "staging")
+	NewMwaaMlopsPromotionTargetStack(app, "MwaaMlopsPromotionProduction", promotion, "production")
 	return app
 }
 

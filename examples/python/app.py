@@ -5,16 +5,20 @@ Run: pip install -r requirements.txt <the cdk-mwaa-mlops wheel>; python app.py (
 
 import os
 
-from aws_cdk import App, CfnOutput, Duration, Stack
+from aws_cdk import App, CfnOutput, Duration, Environment, Stack
 from cdk_mwaa_mlops import (
     AirflowEnvironment,
     AirflowVersion,
+    DeploymentStage,
     EndpointDeployment,
     ModelApproval,
     ModelWorkflowOptions,
     MwaaMlopsPipeline,
     Orchestration,
     PipelineSource,
+    PromotionGate,
+    PromotionTarget,
+    StageChecks,
     TrafficShifting,
 )
 from constructs import Construct
@@ -91,6 +95,67 @@ class MwaaMlopsSharedExampleStack(Stack):
         pipeline_outputs(self.demand)
 
 
+# The accounts of the promotion example: replace them with yours (`cdk deploy` needs each one bootstrapped).
+PROMOTION_ACCOUNTS = {"pipeline": "111111111111", "staging": "222222222222", "production": "333333333333"}
+PROMOTION_REGION = "eu-west-1"
+# The production endpoint, shared by the pipeline's stage and the production account's target.
+PRODUCTION = EndpointDeployment.real_time(
+    initial_instance_count=2, traffic_shifting=TrafficShifting.linear(25, Duration.minutes(5))
+)
+
+
+class MwaaMlopsPromotionExampleStack(Stack):
+    """Promotion through three stages: dev in the pipeline's account, staging and production in accounts of their own.
+
+    An approved model deploys to dev; when dev's checks pass, it moves on to staging by itself; staging's checks pass,
+    and it waits in the registry for a person to approve production. The pipeline runs on MWAA Serverless.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
+        kwargs.setdefault(
+            "description", "cdk-mwaa-mlops example: promotion from dev through staging to production, each in its own account"
+        )
+        kwargs.setdefault("env", Environment(account=PROMOTION_ACCOUNTS["pipeline"], region=PROMOTION_REGION))
+        super().__init__(scope, construct_id, **kwargs)
+        self.pipeline = MwaaMlopsPipeline(
+            self,
+            "Churn",
+            orchestration=Orchestration.serverless(),
+            workflow=ModelWorkflowOptions(
+                stages=[
+                    DeploymentStage(name="dev", deployment=EndpointDeployment.serverless(), gate=PromotionGate.AUTOMATIC),
+                    DeploymentStage(name="staging", account=PROMOTION_ACCOUNTS["staging"], gate=PromotionGate.MANUAL),
+                    DeploymentStage(
+                        name="production",
+                        account=PROMOTION_ACCOUNTS["production"],
+                        deployment=PRODUCTION,
+                        checks=StageChecks(sample_rows=100, max_error_rate=0.01, max_average_latency=Duration.millis(300)),
+                    ),
+                ]
+            ),
+        )
+        pipeline_outputs(self.pipeline)
+
+
+class MwaaMlopsPromotionTargetStack(Stack):
+    """A stage's side in its own account: the role the pipeline's runs assume there, the model role, alarms and clean-up."""
+
+    def __init__(self, scope: Construct, construct_id: str, pipeline: MwaaMlopsPipeline, stage_name: str, **kwargs) -> None:
+        kwargs.setdefault("description", f"cdk-mwaa-mlops example: the {stage_name} stage of pipeline {pipeline.pipeline_name}")
+        kwargs.setdefault("env", Environment(account=PROMOTION_ACCOUNTS[stage_name], region=PROMOTION_REGION))
+        super().__init__(scope, construct_id, **kwargs)
+        self.target = PromotionTarget(
+            self,
+            "Stage",
+            pipeline_name=pipeline.pipeline_name,
+            stage_name=stage_name,
+            pipeline_account=PROMOTION_ACCOUNTS["pipeline"],
+            pipeline_roles=pipeline.deployment_run_roles,
+            deployment=PRODUCTION if stage_name == "production" else None,
+        )
+        CfnOutput(self, "EndpointName", value=self.target.endpoint_name)
+
+
 def pipeline_outputs(pipeline: MwaaMlopsPipeline) -> None:
     """What an operator looks up after the deploy: where to push code and data, and what to watch."""
     scope = Construct(pipeline.node.scope, f"{pipeline.node.id}Outputs")
@@ -123,6 +188,9 @@ def create_example_app() -> App:
     MwaaMlopsExampleStack(app, "MwaaMlopsExample")
     MwaaMlopsSharedExampleStack(app, "MwaaMlopsSharedExample")
     MwaaMlopsServerlessExampleStack(app, "MwaaMlopsServerlessExample")
+    promotion = MwaaMlopsPromotionExampleStack(app, "MwaaMlopsPromotionExample")
+    MwaaMlopsPromotionTargetStack(app, "MwaaMlopsPromotionStaging", promotion.pipeline, "staging")
+    MwaaMlopsPromotionTargetStack(app, "MwaaMlopsPromotionProduction", promotion.pipeline, "production")
     return app
 
 

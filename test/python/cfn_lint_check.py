@@ -17,8 +17,10 @@ ROLE_DEPENDENCY = re.compile(r"^'\w*Role[0-9A-F]{8}' dependency already enforced
 # Every one of them must pass cfn-lint.
 #: The example app's stacks on a provisioned MWAA environment, and the one on MWAA Serverless (examples/app.ts).
 PROVISIONED_EXAMPLE_STACKS = ("MwaaMlopsExample", "MwaaMlopsSharedExample")
-SERVERLESS_EXAMPLE_STACKS = ("MwaaMlopsServerlessExample",)
-EXAMPLE_STACKS = PROVISIONED_EXAMPLE_STACKS + SERVERLESS_EXAMPLE_STACKS
+SERVERLESS_EXAMPLE_STACKS = ("MwaaMlopsServerlessExample", "MwaaMlopsPromotionExample")
+# The promotion example's stage accounts: a PromotionTarget each.
+PROMOTION_TARGET_STACKS = ("MwaaMlopsPromotionStaging", "MwaaMlopsPromotionProduction")
+EXAMPLE_STACKS = PROVISIONED_EXAMPLE_STACKS + SERVERLESS_EXAMPLE_STACKS + PROMOTION_TARGET_STACKS
 
 
 def cfn_lint(template: pathlib.Path) -> list[dict]:

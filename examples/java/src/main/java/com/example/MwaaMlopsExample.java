@@ -3,6 +3,7 @@ package com.example;
 import io.github.cdkmwaamlops.AirflowEnvironment;
 import io.github.cdkmwaamlops.AirflowVersion;
 import io.github.cdkmwaamlops.ConnectionSourceOptions;
+import io.github.cdkmwaamlops.DeploymentStage;
 import io.github.cdkmwaamlops.EndpointDeployment;
 import io.github.cdkmwaamlops.IAirflowEnvironment;
 import io.github.cdkmwaamlops.ModelApproval;
@@ -10,17 +11,23 @@ import io.github.cdkmwaamlops.ModelWorkflowOptions;
 import io.github.cdkmwaamlops.MwaaMlopsPipeline;
 import io.github.cdkmwaamlops.Orchestration;
 import io.github.cdkmwaamlops.PipelineSource;
+import io.github.cdkmwaamlops.PromotionGate;
+import io.github.cdkmwaamlops.PromotionTarget;
 import io.github.cdkmwaamlops.RealTimeDeploymentOptions;
 import io.github.cdkmwaamlops.ServerlessDeploymentOptions;
 import io.github.cdkmwaamlops.ServerlessWorkflow;
+import io.github.cdkmwaamlops.StageChecks;
 import io.github.cdkmwaamlops.TrafficShifting;
 import software.amazon.awscdk.App;
 import software.amazon.awscdk.CfnOutput;
 import software.amazon.awscdk.Duration;
+import software.amazon.awscdk.Environment;
 import software.amazon.awscdk.Stack;
 import software.amazon.awscdk.StackProps;
 import software.amazon.awscdk.services.codecommit.IRepository;
 import software.constructs.Construct;
+import java.util.List;
+import java.util.Map;
 
 /** The example app of examples/app.ts in Java: the same stacks, the same props, the same outputs. */
 public final class MwaaMlopsExample {
@@ -145,12 +152,81 @@ public final class MwaaMlopsExample {
         outputs.output("TriggerDeadLetterQueue", pipeline.getTrigger().getDeadLetterQueue().getQueueUrl());
     }
 
+    /** The accounts of the promotion example: replace them with yours ({@code cdk deploy} needs each one bootstrapped). */
+    static final Map<String, String> PROMOTION_ACCOUNTS =
+            Map.of("pipeline", "111111111111", "staging", "222222222222", "production", "333333333333");
+    static final String PROMOTION_REGION = "eu-west-1";
+
+    /** The production endpoint, shared by the pipeline's stage and the production account's target. */
+    static EndpointDeployment productionDeployment() {
+        return EndpointDeployment.realTime(RealTimeDeploymentOptions.builder()
+                .initialInstanceCount(2)
+                .trafficShifting(TrafficShifting.linear(25, Duration.minutes(5)))
+                .build());
+    }
+
+    /**
+     * Promotion through three stages: dev in the pipeline's account, staging and production in accounts of their own.
+     * An approved model deploys to dev; when dev's checks pass, it moves on to staging by itself; staging's checks pass,
+     * and it waits in the registry for a person to approve production. The pipeline runs on MWAA Serverless.
+     */
+    public static final class MwaaMlopsPromotionExampleStack extends Stack {
+        public final MwaaMlopsPipeline pipeline;
+
+        public MwaaMlopsPromotionExampleStack(final Construct scope, final String id) {
+            super(scope, id, StackProps.builder()
+                    .description("cdk-mwaa-mlops example: promotion from dev through staging to production, each in its own account")
+                    .env(Environment.builder().account(PROMOTION_ACCOUNTS.get("pipeline")).region(PROMOTION_REGION).build())
+                    .build());
+            pipeline = MwaaMlopsPipeline.Builder.create(this, "Churn")
+                    .orchestration(Orchestration.serverless())
+                    .workflow(ModelWorkflowOptions.builder()
+                            .stages(List.of(
+                                    DeploymentStage.builder().name("dev").deployment(EndpointDeployment.serverless())
+                                            .gate(PromotionGate.AUTOMATIC).build(),
+                                    DeploymentStage.builder().name("staging").account(PROMOTION_ACCOUNTS.get("staging"))
+                                            .gate(PromotionGate.MANUAL).build(),
+                                    DeploymentStage.builder().name("production").account(PROMOTION_ACCOUNTS.get("production"))
+                                            .deployment(productionDeployment())
+                                            .checks(StageChecks.builder().sampleRows(100).maxErrorRate(0.01)
+                                                    .maxAverageLatency(Duration.millis(300)).build())
+                                            .build()))
+                            .build())
+                    .build();
+            pipelineOutputs(pipeline);
+        }
+    }
+
+    /** A stage's side in its own account: the role the pipeline's runs assume there, the model role, alarms and clean-up. */
+    public static final class MwaaMlopsPromotionTargetStack extends Stack {
+        public final PromotionTarget target;
+
+        public MwaaMlopsPromotionTargetStack(final Construct scope, final String id, final MwaaMlopsPipeline pipeline,
+                final String stageName) {
+            super(scope, id, StackProps.builder()
+                    .description("cdk-mwaa-mlops example: the " + stageName + " stage of pipeline " + pipeline.getPipelineName())
+                    .env(Environment.builder().account(PROMOTION_ACCOUNTS.get(stageName)).region(PROMOTION_REGION).build())
+                    .build());
+            target = PromotionTarget.Builder.create(this, "Stage")
+                    .pipelineName(pipeline.getPipelineName())
+                    .stageName(stageName)
+                    .pipelineAccount(PROMOTION_ACCOUNTS.get("pipeline"))
+                    .pipelineRoles(pipeline.getDeploymentRunRoles())
+                    .deployment("production".equals(stageName) ? productionDeployment() : null)
+                    .build();
+            CfnOutput.Builder.create(this, "EndpointName").value(target.getEndpointName()).build();
+        }
+    }
+
     /** Builds the example app; the output directory comes from CDK_OUTDIR (as with `cdk synth`) or `cdk.out`. */
     public static App createExampleApp() {
         App app = App.Builder.create().outdir(System.getenv().getOrDefault("CDK_OUTDIR", "cdk.out")).build();
         new MwaaMlopsExampleStack(app, "MwaaMlopsExample");
         new MwaaMlopsSharedExampleStack(app, "MwaaMlopsSharedExample");
         new MwaaMlopsServerlessExampleStack(app, "MwaaMlopsServerlessExample");
+        final MwaaMlopsPromotionExampleStack promotion = new MwaaMlopsPromotionExampleStack(app, "MwaaMlopsPromotionExample");
+        new MwaaMlopsPromotionTargetStack(app, "MwaaMlopsPromotionStaging", promotion.pipeline, "staging");
+        new MwaaMlopsPromotionTargetStack(app, "MwaaMlopsPromotionProduction", promotion.pipeline, "production");
         return app;
     }
 
