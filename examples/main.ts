@@ -31,7 +31,7 @@ function describe(p: MwaaMlopsPipeline): string[] {
     `  runs on:     ${envText}`,
     `  source:      ${p.modelBuild.sourceRepository ? `CodeCommit ${p.modelBuild.sourceRepository.node.path}` : 'external (CodeConnections or S3)'} -> CodePipeline V2 -> ECR`,
     `  DAGs:        ${w.trainingDagId}${w.deploymentDagId ? `, ${w.deploymentDagId}` : ''}`,
-    `  approval:    ${w.approval}; deployment: ${w.deployment}`,
+    `  approval:    ${w.approval}; deployment: ${w.stageNames.length > 0 ? `stages ${w.stageNames.join(' -> ')}` : w.deployment}`,
     '  triggers:',
     ...rules.map((description) => `    ${description}`),
     `  monitoring:  ${p.monitoring.alarms.length} alarms, ${p.monitoring.rules.length} rules, one topic`,
