@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,15 @@ GLUE_JOB_NAME = re.compile(r"^[\w.-]{1,255}$")
 COMPARISONS = ("GreaterThanOrEqualTo", "LessThanOrEqualTo")
 TRAFFIC_SHIFTING = ("ALL_AT_ONCE", "CANARY", "LINEAR")
 MODES = ("real_time", "serverless", "none")
+STAGE_MODES = ("real_time", "serverless")
+#: A stage's name is its model registry lifecycle stage and part of its endpoint's and roles' names (stage-names.ts).
+STAGE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+STAGE_NAME_MAX = 12
+MAX_STAGES = 5
+GATES = ("manual", "automatic")
+ACCOUNT = re.compile(r"^\d{12}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+KMS_KEY_ID = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[\w-]+|alias/[\w/+=,.@-]+)$")
 
 
 class ConfigError(ValueError):
@@ -101,6 +110,28 @@ class TrafficShifting:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """A deployment stage: the endpoint it deploys in its account, the checks its deployment must pass and the gate
+    to the next stage (none on the last)."""
+
+    name: str
+    account: str
+    region: str
+    #: the role the deployment runs assume in the stage's account
+    role_arn: str
+    #: the SageMaker execution role of the stage's models
+    model_role_arn: str
+    #: the key (an alias ARN) that encrypts the endpoint's storage
+    kms_key_id: str
+    gate: str | None
+    sample_rows: int
+    max_error_rate: float
+    max_latency_ms: int
+    #: the stage's deployment section, as PipelineConfig's deployment fields (PipelineConfig.for_stage applies them)
+    deployment: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     source: str
     pipeline_name: str
@@ -144,11 +175,25 @@ class PipelineConfig:
     rollback_alarm_names: tuple[str, ...] = ()
     serverless_memory_mb: int = 2048
     serverless_max_concurrency: int = 5
+    #: deployment stages in promotion order; with stages there is no top-level deployment section
+    stages: tuple[Stage, ...] = ()
 
     @property
     def deploys(self) -> bool:
         """Whether the pipeline deploys approved packages to an endpoint (mode `none`: registry only)."""
-        return self.mode != "none"
+        return bool(self.stages) or self.mode != "none"
+
+    def stage(self, name: str) -> Stage | None:
+        return next((stage for stage in self.stages if stage.name == name), None)
+
+    def next_stage(self, stage: Stage) -> Stage | None:
+        index = self.stages.index(stage)
+        return self.stages[index + 1] if index + 1 < len(self.stages) else None
+
+    def for_stage(self, stage: Stage) -> PipelineConfig:
+        """This config as the stage's deployment sees it: the stage's endpoint settings, its model role (what the
+        models run as) and its storage key."""
+        return replace(self, **stage.deployment, role_arn=stage.model_role_arn, kms_key_arn=stage.kms_key_id, stages=())
 
     @property
     def training_dag_id(self) -> str:
@@ -233,8 +278,20 @@ def parse_config(source: str, document: Any) -> PipelineConfig:
     values["auto_approve"] = registry.get("auto_approve", bool, False)
     registry.done()
 
-    deployment = root.section("deployment")
-    values["mode"] = deployment.get("mode", str, "real_time", choices=MODES)
+    if "stages" in document and document.get("stages") is not None:
+        if "deployment" in document:
+            raise root.fail("deployment", "must be left out when the config has stages (each stage has its own deployment)")
+        values["stages"] = _stages(root, root.get("stages", list))
+    else:
+        values.update(_deployment(root.section("deployment"), MODES))
+    root.done()
+    return PipelineConfig(**values)
+
+
+def _deployment(deployment: _Section, modes: tuple[str, ...]) -> dict[str, Any]:
+    """A deployment section's values (the top-level one, or a stage's), as PipelineConfig's deployment fields."""
+    values: dict[str, Any] = {}
+    values["mode"] = deployment.get("mode", str, "real_time", choices=modes)
     if values["mode"] == "none":
         values["endpoint_name"] = deployment.get("endpoint_name", str, None, pattern=SAGEMAKER_NAME)
     else:
@@ -262,8 +319,46 @@ def parse_config(source: str, document: Any) -> PipelineConfig:
             raise shifting.fail("step_percent", "must be between 10 and 50 for LINEAR traffic shifting")
         shifting.done()
     deployment.done()
-    root.done()
-    return PipelineConfig(**values)
+    return values
+
+
+def _stages(root: _Section, stages: list) -> tuple[Stage, ...]:
+    if not 1 <= len(stages) <= MAX_STAGES:
+        raise root.fail("stages", f"must list 1 to {MAX_STAGES} stages")
+    parsed: list[Stage] = []
+    for index, document in enumerate(stages):
+        stage = _Section(root.source, f"stages[{index}]", document)
+        name = stage.get("name", str, pattern=STAGE_NAME)
+        if len(name) > STAGE_NAME_MAX:
+            raise stage.fail("name", f"must be at most {STAGE_NAME_MAX} characters (SageMaker names derive from it)")
+        if any(earlier.name == name for earlier in parsed):
+            raise stage.fail("name", "is the name of an earlier stage; each stage needs its own")
+        last = index == len(stages) - 1
+        gate = stage.get("gate", str, None, choices=GATES)
+        if last and gate is not None:
+            raise stage.fail("gate", "must be left out on the last stage (no stage follows it)")
+        if not last and gate is None:
+            gate = "manual"
+        checks = stage.section("checks")
+        deployment = _deployment(stage.section("deployment"), STAGE_MODES)
+        parsed.append(
+            Stage(
+                name=name,
+                account=stage.get("account", str, pattern=ACCOUNT),
+                region=stage.get("region", str, pattern=REGION),
+                role_arn=stage.get("role_arn", str, pattern=ROLE_ARN),
+                model_role_arn=stage.get("model_role_arn", str, pattern=ROLE_ARN),
+                kms_key_id=stage.get("kms_key_id", str, pattern=KMS_KEY_ID),
+                gate=gate,
+                sample_rows=checks.get("sample_rows", int, 20, minimum=1, maximum=1000),
+                max_error_rate=checks.get("max_error_rate", (int, float), 0, minimum=0, maximum=1),
+                max_latency_ms=checks.get("max_latency_ms", int, 1000, minimum=1, maximum=60000),
+                deployment=deployment,
+            )
+        )
+        checks.done()
+        stage.done()
+    return tuple(parsed)
 
 
 def load_configs(directory: Path) -> list[PipelineConfig]:
