@@ -14,6 +14,7 @@ import airflow.providers.amazon.aws.operators.glue
 import airflow.providers.amazon.aws.operators.sagemaker
 import airflow.providers.amazon.get_provider_info
 import airflow.providers.standard.decorators.python
+import airflow.providers.standard.decorators.sensor
 import airflow.providers.standard.decorators.short_circuit
 import airflow.providers.standard.operators.trigger_dagrun  # noqa: F401
 from cdk_mwaa_mlops.config import load_configs

@@ -29,6 +29,10 @@ DEPLOY_OPERATION = "create"
 
 
 def build_deployment_dag(config: PipelineConfig) -> DAG:
+    if config.stages:
+        from cdk_mwaa_mlops.promotion_dag import build_promotion_dag
+
+        return build_promotion_dag(config)
     with DAG(
         dag_id=config.deployment_dag_id,
         description=f"cdk-mwaa-mlops {config.pipeline_name}: deploy an approved model package to {config.endpoint_name}",
@@ -77,6 +81,19 @@ def build_deployment_dag(config: PipelineConfig) -> DAG:
 
 
 def resolve_deployment(config: PipelineConfig, package_arn: str | None, dag_id: str, run_id: str) -> dict[str, Any]:
+    package_arn, package = approved_package(config, package_arn)
+    key = run_key(dag_id, run_id)
+    return {
+        "model_package_arn": package_arn,
+        "model_package_version": package.get("ModelPackageVersion"),
+        "model_name": resource_name(config.pipeline_name, "model", key),
+        "endpoint_config_name": resource_name(config.pipeline_name, "config", key),
+    }
+
+
+def approved_package(config: PipelineConfig, package_arn: str | None) -> tuple[str, dict[str, Any]]:
+    """The package (default: the group's newest approved one) and its description; refuses a package of another
+    group or one that is not approved."""
     from cdk_mwaa_mlops.compat import AirflowFailException
 
     sagemaker = aws_client(config, "sagemaker")
@@ -103,13 +120,7 @@ def resolve_deployment(config: PipelineConfig, package_arn: str | None, dag_id: 
         raise AirflowFailException(
             f"{package_arn} is {status}: only approved packages are deployed; approve it in the model registry"
         )
-    key = run_key(dag_id, run_id)
-    return {
-        "model_package_arn": package_arn,
-        "model_package_version": package.get("ModelPackageVersion"),
-        "model_name": resource_name(config.pipeline_name, "model", key),
-        "endpoint_config_name": resource_name(config.pipeline_name, "config", key),
-    }
+    return package_arn, package
 
 
 def model_spec(config: PipelineConfig) -> dict[str, Any]:
@@ -178,11 +189,13 @@ def deployment_config(config: PipelineConfig) -> dict[str, Any] | None:
     return deployment
 
 
-def check_endpoint(config: PipelineConfig, expected_config: str) -> str:
-    """After the update: the endpoint serves the new config, or the blue/green deployment rolled back."""
+def check_endpoint(config: PipelineConfig, expected_config: str, sagemaker: Any = None) -> str:
+    """After the update: the endpoint serves the new config, or the blue/green deployment rolled back. `sagemaker`:
+    a client in the endpoint's account (a stage's), default the pipeline's connection."""
     from cdk_mwaa_mlops.compat import AirflowFailException
 
-    endpoint = aws_client(config, "sagemaker").describe_endpoint(EndpointName=config.endpoint_name)
+    sagemaker = sagemaker or aws_client(config, "sagemaker")
+    endpoint = sagemaker.describe_endpoint(EndpointName=config.endpoint_name)
     status, serving = endpoint["EndpointStatus"], endpoint["EndpointConfigName"]
     if status != "InService" or serving != expected_config:
         reason = endpoint.get("FailureReason") or "an alarm of the deployment's auto-rollback went off, or the update failed"

@@ -12,6 +12,14 @@
   they do against AWS, and their triggers poll (with aiobotocore) until the job completes.
 - A job in `lose_start_job_run_answers` has its next Glue job run started, but the caller gets Glue's
   `OperationTimeoutException` (which botocore does not retry): what a task that died after starting its run sees.
+- Model registry lifecycle stages (moto 5.2.5 has none): `UpdateModelPackage` with `ModelLifeCycle {Stage,
+  StageStatus, StageDescription}` sets it and `DescribeModelPackage` returns it
+  (https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-staging-construct.html). moto's UpdateModelPackage
+  also clears the approval status and metadata a call leaves out; as SageMaker does, this one changes only what the
+  call gives.
+- `InvokeEndpoint` (sagemaker-runtime) refuses an endpoint that does not exist in the caller's account and region,
+  as SageMaker does (moto answers any name), and fails with `ModelError` for an endpoint in `failing_endpoints`.
+- Each recorded call says the account it was made in and the role whose assumed credentials made it.
 """
 
 from __future__ import annotations
@@ -33,6 +41,10 @@ class Call:
     service: str
     action: str
     params: dict[str, Any]
+    #: the account moto answered in (the credentials' account)
+    account: str = ""
+    #: the role whose assumed credentials made the call ("" for the default credentials)
+    role_arn: str = ""
 
 
 @dataclass
@@ -51,6 +63,10 @@ class AwsStandIn:
     lose_start_job_run_answers: set[str] = field(default_factory=set)
     #: every describe of a training or processing job: (job name, the status answered, "aiobotocore" or "botocore")
     job_describes: list[tuple[str, str, str]] = field(default_factory=list)
+    #: endpoints whose invocations fail with SageMaker's ModelError (the model's container answers 500)
+    failing_endpoints: set[str] = field(default_factory=set)
+    #: every lifecycle a package was given, in order: (package ARN, ModelLifeCycle)
+    lifecycles: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     def actions(self, service: str | None = None) -> list[str]:
         return [c.action for c in self.calls if service is None or c.service == service]
@@ -59,7 +75,7 @@ class AwsStandIn:
         return [c.params for c in self.calls if c.action == action]
 
     def start(self) -> None:
-        self._patches = _patch(self) + _patch_job_progress(self) + _patch_lost_answers(self)
+        self._patches = _patch(self) + _patch_job_progress(self) + _patch_lost_answers(self) + _patch_registry_stages(self)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -95,7 +111,8 @@ def _patch(stand_in: AwsStandIn) -> list[tuple[type, str, Any]]:
             params = json.loads(self.body) if self.body and self.body.lstrip().startswith("{") else dict(self.querystring)
         except ValueError:
             params = {}
-        stand_in.calls.append(Call(self.service_name, self._get_action(), params))
+        account = self.get_current_account()
+        stand_in.calls.append(Call(self.service_name, self._get_action(), params, account, _role_of(self, account)))
         return call_action(self)
 
     def create_endpoint_once(self: SageMakerResponse) -> ActionResult:
@@ -189,4 +206,76 @@ def _patch_lost_answers(stand_in: AwsStandIn) -> list[tuple[type, str, Any]]:
         return result
 
     GlueResponse.start_job_run = start_job_run_answer_lost
+    return originals
+
+
+def _role_of(response: BaseResponse, account: str) -> str:
+    from moto.iam.models import iam_backends
+
+    key = iam_backends[account]["aws"].access_keys.get(response.get_access_key())
+    return (key.role_arn or "") if key is not None else ""
+
+
+LIFECYCLE_STATUSES = ("PendingApproval", "InProgress", "Approved", "Rejected", "Deployed")
+
+
+def _patch_registry_stages(stand_in: AwsStandIn) -> list[tuple[type, str, Any]]:
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    originals = [
+        (SageMakerResponse, "update_model_package", SageMakerResponse.update_model_package),
+        (SageMakerResponse, "describe_model_package", SageMakerResponse.describe_model_package),
+        (SageMakerRuntimeResponse, "invoke_endpoint", SageMakerRuntimeResponse.invoke_endpoint),
+    ]
+    describe_model_package, invoke_endpoint = originals[1][2], originals[2][2]
+    stages: dict[str, dict[str, str]] = {}
+
+    def package_of(backend: Any, name: str) -> Any:
+        package = backend.model_packages.get(backend.model_package_name_mapping.get(name, name))
+        if package is None:
+            raise ValidationError(message=f"Model package {name} not found")
+        return package
+
+    def update_model_package(self: SageMakerResponse) -> ActionResult:
+        package = package_of(self.sagemaker_backend, self._get_param("ModelPackageArn"))
+        lifecycle = self._get_param("ModelLifeCycle")
+        if lifecycle is not None:
+            if not lifecycle.get("Stage") or lifecycle.get("StageStatus") not in LIFECYCLE_STATUSES:
+                raise ValidationError(message=f"ModelLifeCycle needs Stage and a StageStatus of {list(LIFECYCLE_STATUSES)}")
+            stages[package.arn] = dict(lifecycle)
+            stand_in.lifecycles.append((package.arn, dict(lifecycle)))
+        if self._get_param("ModelApprovalStatus") is not None:
+            package.set_model_approval_status(self._get_param("ModelApprovalStatus"))
+        if self._get_param("ApprovalDescription") is not None:
+            package.approval_description = self._get_param("ApprovalDescription")
+        if self._get_param("CustomerMetadataProperties") is not None:
+            package.customer_metadata_properties = {
+                **(package.customer_metadata_properties or {}),
+                **self._get_param("CustomerMetadataProperties"),
+            }
+        package.modifications_done()
+        return ActionResult({"ModelPackageArn": package.arn})
+
+    def describe_with_stage(self: SageMakerResponse) -> ActionResult:
+        result = describe_model_package(self)
+        lifecycle = stages.get(result.result["ModelPackageArn"])
+        if lifecycle is not None:
+            result.result["ModelLifeCycle"] = dict(lifecycle)
+        return result
+
+    def invoke_existing_endpoint(self: SageMakerRuntimeResponse):
+        from urllib.parse import unquote
+
+        from moto.sagemaker.models import sagemaker_backends
+
+        name = unquote(self.path.split("/")[2])  # POST /endpoints/<name>/invocations
+        if name not in sagemaker_backends[self.current_account][self.region].endpoints:
+            raise ValidationError(message=f"Endpoint {name} of account {self.current_account} not found.")
+        if name in stand_in.failing_endpoints:
+            raise JsonRESTError("ModelError", 'Received server error (500) from primary with message "boom"')
+        return invoke_endpoint(self)
+
+    SageMakerResponse.update_model_package = update_model_package
+    SageMakerResponse.describe_model_package = describe_with_stage
+    SageMakerRuntimeResponse.invoke_endpoint = invoke_existing_endpoint
     return originals
