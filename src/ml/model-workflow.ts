@@ -264,7 +264,7 @@ export class ModelWorkflow extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     if (props.stages && (props.deployment || props.endpointName)) {
-      throw new Error(`${props.deployment ? 'deployment' : 'endpointName'}: pipeline ${props.pipelineName} has stages; give each stage its deployment (stages[i].deployment) and drop ${props.deployment ? 'deployment' : 'endpointName'} (stage endpoints are named <pipeline>-<stage>)`);
+      throw new Error(`${props.deployment ? 'deployment' : 'endpointName'}: pipeline ${props.pipelineName} has stages; give each stage its deployment (stages[i].deployment) and drop ${props.deployment ? 'deployment' : 'endpointName'} (stage endpoints are named <pipeline>--<stage>)`);
     }
     this.stages = props.stages ? resolveStages(this, this.pipelineName, props.stages) : undefined;
     this.stageNames = this.stages?.map((stage) => stage.name) ?? [];
