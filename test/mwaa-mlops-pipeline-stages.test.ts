@@ -33,6 +33,8 @@ describe.each([
       'detail-type': ['SageMaker Model Package State Change'],
       'detail': {
         ModelPackageGroupName: ['churn-models'],
+        // Only an approved package moves through the stages.
+        ModelApprovalStatus: ['Approved'],
         ModelLifeCycle: { Stage: ['dev', 'prod'], StageStatus: ['Approved'] },
         UpdatedModelPackageFields: ['ModelLifeCycle'],
       },

@@ -451,7 +451,8 @@ export class ModelWorkflow extends Construct {
       });
       // Deleted before the stages' clean-ups, so no run re-creates an endpoint afterwards.
       const environment = props.environment;
-      const runners = [this.trainingWorkflow?.node, this.deploymentWorkflow?.node,
+      // The service resources only: the runs' roles are what the stage roles trust, so they come first.
+      const runners = [this.trainingWorkflow?.cfnWorkflow.node, this.deploymentWorkflow?.cfnWorkflow.node,
         environment instanceof AirflowEnvironment && Stack.of(environment) === Stack.of(this) ? environment.cfnEnvironment.node : undefined];
       for (const runner of runners) for (const target of this.stageTargets) runner?.addDependency(target);
       shareWithStageAccounts(this, {
