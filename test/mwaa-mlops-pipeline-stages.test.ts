@@ -39,7 +39,7 @@ describe.each([
         UpdatedModelPackageFields: ['ModelLifeCycle'],
       },
     });
-    expect(rule.input).toMatch(pipeline.environment ? /^\{"dagId":"churn_deployment"/ : /^\{"workflowArn":/);
+    expect(JSON.stringify(rule.input)).toMatch(pipeline.environment ? /^"\{\\"dagId\\":\\"churn_deployment/ : /ChurnWorkflowDeploymentWorkflow/);
   });
 
   test('the deployment runs\' role is the one the stage roles trust, and it may assume exactly the stage roles', () => {
