@@ -1,7 +1,8 @@
 /*
  * Integ test: a DagTrigger on an imported MWAA environment with every kind of source (ECR push, S3 object under a
- * prefix, model package approval, model package lifecycle stage, custom pattern). `npx projen integ` verifies the committed snapshot without
- * credentials; deploying it needs an AWS account and an environment named `integ-mwaa` to start runs on.
+ * prefix, model package approval, model package lifecycle stage, custom pattern). `npx projen integ` verifies the
+ * committed snapshot without credentials; deploying it needs an AWS account and an environment named `integ-mwaa` to
+ * start runs on.
  */
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';

@@ -7,10 +7,17 @@ import * as cases from '../fixtures/model-package-run-ids.json';
  * checks the Python side against the same cases; the times are the event's epoch milliseconds. A case with a `stage`
  * is a change of the package's lifecycle (UpdatedModelPackageFields names ModelLifeCycle).
  */
-type Case = {
-  arn: string; group: string; status: string; runId: string; version?: number; creationTime?: number; lastModifiedTime?: number;
-  stage?: string; stageStatus?: string;
-};
+interface Case {
+  arn: string;
+  group: string;
+  status: string;
+  runId: string;
+  version?: number;
+  creationTime?: number;
+  lastModifiedTime?: number;
+  stage?: string;
+  stageStatus?: string;
+}
 
 function stateChange(c: Case): Record<string, unknown> {
   const detail: Record<string, unknown> = { ModelPackageArn: c.arn, ModelPackageGroupName: c.group, ModelApprovalStatus: c.status };
@@ -38,7 +45,9 @@ test.each(all)('the state change of $arn gets run id $runId', (c) => {
 
 test('the shared cases cover a re-approval of one package, which gets its own run id', () => {
   const approvals = all.filter((c) => c.stage === undefined);
-  const reapproved = approvals.filter((c) => c.lastModifiedTime !== undefined && approvals.some((o) => o !== c && o.arn === c.arn && o.status === c.status));
+  const reapproved = approvals.filter(
+    (c) => c.lastModifiedTime !== undefined && approvals.some((o) => o !== c && o.arn === c.arn && o.status === c.status),
+  );
   expect(reapproved.length).toBeGreaterThanOrEqual(2);
   expect(new Set(reapproved.map((c) => c.runId)).size).toBe(reapproved.length);
   expect(approvals.some((c) => c.creationTime !== undefined && c.lastModifiedTime === undefined)).toBe(true);
