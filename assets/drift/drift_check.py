@@ -336,10 +336,21 @@ def csv_rows(text: str, width: int) -> list[list[float]]:
         if len(cells) != width:
             raise MalformedRecord(f"a CSV row has {len(cells)} values; the baseline has {width} features")
         try:
-            rows.append([_parse_number(cell) for cell in cells])
+            rows.append(_parse_row(cells))
         except ValueError:
             raise MalformedRecord("a CSV row has a value that is not a number") from None
     return rows
+
+
+def _parse_row(cells: list[str]) -> list[float]:
+    """CSV cells as floats, as _parse_number does, with a fast path for a row without empty cells."""
+    try:
+        row = list(map(float, cells))
+    except ValueError:
+        row = [_parse_number(cell) for cell in cells]
+    if math.inf in row or -math.inf in row:
+        raise ValueError("not a finite number")
+    return row
 
 
 def _number(value: Any) -> float:
@@ -380,7 +391,13 @@ def _json_row(item: Any, features: list[str], index: dict[str, int]) -> list[flo
         if isinstance(item, list):
             if len(item) != len(features):
                 raise MalformedRecord(f"a JSON row has {len(item)} values; the baseline has {len(features)} features")
-            return [_number(value) for value in item]
+            try:
+                row = list(map(float, item))  # the common case: numbers only
+            except (TypeError, ValueError):
+                return [_number(value) for value in item]
+            if math.inf in row or -math.inf in row:
+                raise ValueError("not a finite number")
+            return row
         if isinstance(item, dict):
             row = [math.nan] * len(features)
             known = 0

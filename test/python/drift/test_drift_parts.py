@@ -254,6 +254,23 @@ def test_json_payloads_that_are_not_rows_are_malformed(drift_check, payload, mes
         drift_check.json_rows(payload, FEATURES, INDEX)
 
 
+@pytest.mark.parametrize("text", ["1,2,inf,4,5\n", "1,2,-Infinity,4,5\n", "1,,inf,4,5\n", "1,2,1e999,4,5\n"])
+def test_csv_rows_with_an_infinite_value_are_malformed(drift_check, text):
+    with pytest.raises(drift_check.MalformedRecord, match="a CSV row has a value that is not a number"):
+        drift_check.csv_rows(text, 5)
+
+
+def test_json_rows_with_an_infinite_value_are_malformed(drift_check):
+    for payload in (json.loads("[1, 2, Infinity, 4, 5]"), json.loads('{"x1": -Infinity}'), [1, 2, None, 4, "inf"]):
+        with pytest.raises(drift_check.MalformedRecord, match="a JSON row has a value that is not a number"):
+            drift_check.json_rows(payload, FEATURES, INDEX)
+
+
+def test_json_nulls_are_missing_values(drift_check):
+    rows = drift_check.json_rows([[1, None, 3, 4, 5]], FEATURES, INDEX)
+    assert rows[0][0] == 1.0 and np.isnan(rows[0][1])
+
+
 def test_an_input_with_no_rows_is_malformed(drift_check):
     record = {"captureData": {"endpointInput": {"observedContentType": "text/csv", "data": "\n", "encoding": "CSV"}}}
     with pytest.raises(drift_check.MalformedRecord, match="the input holds no rows"):
