@@ -41,6 +41,12 @@ PSI >= --psi-threshold (0.2: the usual "significant shift" band, also AWS's frau
 aws-samples/sample-mlops-bestpractices) or the KS p-value < --ks-alpha. A feature with fewer than --min-rows
 captured values is not judged. A feature the traffic no longer carries at all (no value in --min-rows or more
 rows) is "missing" and counts as drifted. Only numeric features are compared.
+
+Reading the numbers: without drift, PSI still grows as samples shrink (about (bins - 1) * (1/rows + 1/baseline
+rows): 0.09 at 100 rows and 10 bins, so 0.2 is passed by chance about 2% of the time there), and KS flags a feature
+ks_alpha of the time (5%); with many rows KS also flags shifts too small to matter, which PSI does not. Judge the
+drifted share, not single features: with 30 undrifted features about 1.5 are flagged on average, so an alarm on
+DriftedFeatureShare belongs well above ks_alpha (e.g. 0.3, the share the README of AWS's batch-monitoring sample alerts at).
 """
 
 from __future__ import annotations
