@@ -112,6 +112,8 @@ class Capture:
     features: list[str]
     rows: np.ndarray  # (rows, features), float64, NaN where a record did not carry the feature
     files_read: int = 0
+    #: files per folder above the hourly layout (`<endpoint>/<variant>` when the whole destination is mounted)
+    files_by_prefix: dict[str, int] = field(default_factory=dict)
     records_read: int = 0
     records_used: int = 0
     records_before_since: int = 0
@@ -456,6 +458,17 @@ def capture_files(path: str | Path) -> list[Path]:
     return sorted(p for p in path.rglob("*.jsonl") if p.is_file()) if path.is_dir() else []
 
 
+_HOURLY = re.compile(r"^(?:(.*)/)?\d{4}/\d{2}/\d{2}/\d{2}/[^/]+$")
+OUTSIDE_LAYOUT = "(outside the yyyy/mm/dd/hh layout)"
+
+
+def layout_prefix(relative: str) -> str:
+    """The folders above `yyyy/mm/dd/hh/<file>` in a capture file's path relative to the capture input ("" when the
+    input is mounted at the variant's prefix), or OUTSIDE_LAYOUT."""
+    match = _HOURLY.match(relative)
+    return (match.group(1) or "") if match else OUTSIDE_LAYOUT
+
+
 def read_capture(path: str | Path, features: list[str], since: datetime) -> Capture:
     """Reads the capture files below `path`; rows of records with inferenceTime >= `since` count."""
     if since.tzinfo is None:
@@ -476,6 +489,8 @@ def read_capture(path: str | Path, features: list[str], since: datetime) -> Capt
 
     for file in capture_files(base):
         result.files_read += 1
+        prefix = layout_prefix(file.relative_to(base).as_posix() if base.is_dir() else file.name)
+        result.files_by_prefix[prefix] = result.files_by_prefix.get(prefix, 0) + 1
         with open(file, encoding="utf-8", errors="replace") as handle:
             for line_number, line in enumerate(handle, start=1):
                 if not line.strip():
@@ -616,6 +631,7 @@ def check_drift(
         "baseline": {"rows": int(baseline.values.shape[0]), "features": list(baseline.features)},
         "records": {
             "files": capture.files_read,
+            "files_by_prefix": dict(sorted(capture.files_by_prefix.items())),
             "read": capture.records_read,
             "used": capture.records_used,
             "before_since": capture.records_before_since,
@@ -802,6 +818,8 @@ def main(argv: list[str] | None = None, cloudwatch: Any = None) -> int:
         print(f"drift_check.py: error: {error}", file=sys.stderr)
         return 2
     records = report["records"]
+    if len(records["files_by_prefix"]) > 1:
+        print(f"warning: capture files from several places are compared as one: {records['files_by_prefix']}")
     verdict = "not judged (too few rows)" if not report["judged"] else f"drifted share {report['drifted_share']:.3f}"
     print(
         f"drift check since {report['since']}: {verdict}; drifted {report['drifted_features'] or 'none'}, "

@@ -8,6 +8,7 @@ over the three encodings (CSV, JSON, BASE64) and several JSON payload shapes.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -55,6 +56,8 @@ def run(drift_check, baseline_csv: Path, capture: Path, since: datetime = DEPLOY
 def test_traffic_like_the_training_data_does_not_drift(drift_check, baseline_csv, tmp_path):
     files = write_capture(tmp_path / "capture", invocations(sample(1200, seed=2), DEPLOYED), FEATURES)
     assert len({path.parent for path in files}) == 21  # 09:30 to 05:29 the next day, in yyyy/mm/dd/hh folders
+    layout = re.compile(r"churn--prod/AllTraffic/2026/12/0[12]/\d\d/\d\d-\d\d-\d{3}-[0-9a-f-]{36}\.jsonl")
+    assert all(layout.fullmatch(path.relative_to(tmp_path / "capture").as_posix()) for path in files)
 
     report = run(drift_check, baseline_csv, tmp_path / "capture")
 
@@ -64,6 +67,7 @@ def test_traffic_like_the_training_data_does_not_drift(drift_check, baseline_csv
     assert report["drifted_share"] == 0.0
     assert report["records"] | {"malformed_by_reason": None} == {
         "files": len(files),
+        "files_by_prefix": {"churn--prod/AllTraffic": len(files)},
         "read": 1200,
         "used": 1200,
         "before_since": 0,
@@ -287,3 +291,20 @@ def test_empty_csv_cells_are_missing_values_not_zeros(drift_check, baseline_csv,
     baseline = drift_check.read_baseline(baseline_csv).values
     assert report["features"]["x1"]["psi"] == drift_check.psi(baseline[:, 0], rows[::2, 0])
     assert report["features"]["x1"]["ks_statistic"] == drift_check.ks(baseline[:, 0], rows[::2, 0])[0]
+
+
+def test_the_report_says_where_the_capture_files_came_from(drift_check, baseline_csv, tmp_path):
+    root = tmp_path / "capture"
+    write_capture(root, invocations(sample(150, seed=11), DEPLOYED), FEATURES, endpoint="churn--prod")
+    write_capture(root, invocations(sample(150, seed=12), DEPLOYED), FEATURES, endpoint="churn--staging")
+    (root / "notes").mkdir()
+    (root / "notes" / "copied.jsonl").write_text("")
+
+    report = run(drift_check, baseline_csv, root)
+    assert report["records"]["files_by_prefix"] == {
+        "(outside the yyyy/mm/dd/hh layout)": 1,
+        "churn--prod/AllTraffic": 3,  # 150 minutes from 09:30: three hour folders
+        "churn--staging/AllTraffic": 3,
+    }
+    variant_only = run(drift_check, baseline_csv, root / "churn--prod" / "AllTraffic")
+    assert variant_only["records"]["files_by_prefix"] == {"": 3} and variant_only["records"]["used"] == 150

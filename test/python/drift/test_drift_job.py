@@ -80,6 +80,18 @@ def test_the_job_writes_the_report_and_the_metrics_and_exits_0_on_drift(inputs):
     }
 
 
+def test_the_job_warns_when_it_mixes_capture_files_from_several_endpoints(inputs):
+    other = [Invocation(rows=[row], at=DEPLOYED + timedelta(minutes=i)) for i, row in enumerate(sample(5, seed=9).tolist())]
+    write_capture(inputs["capture"], other, FEATURES, endpoint="churn--staging")
+    result = job(*check_args(inputs))
+    assert result.returncode == 0, result.stderr
+    # the fixture's 50 old and 400 new minutes of churn--prod span nine hour folders
+    assert result.stdout.splitlines()[0] == (
+        "warning: capture files from several places are compared as one: "
+        "{'churn--prod/AllTraffic': 9, 'churn--staging/AllTraffic': 1}"
+    )
+
+
 def test_thresholds_come_from_the_arguments(inputs):
     result = job(*check_args(inputs, "--psi-threshold", "50", "--ks-alpha", "1e-300", "--min-rows", "10", "--bins", "4"))
 
