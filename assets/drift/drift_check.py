@@ -740,6 +740,13 @@ def _dimension(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def _namespace(text: str) -> str:
+    # "You cannot specify a namespace that begins with "AWS/"" (PutMetricData, Namespace).
+    if not text.strip() or text.startswith("AWS/"):
+        raise argparse.ArgumentTypeError(f"--metric-namespace must be a custom namespace, not starting with AWS/: {text!r}")
+    return text
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="drift_check.py", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -755,7 +762,7 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--bins", type=_int_at_least("--bins", 2), default=DEFAULT_BINS)
     check.add_argument("--psi-epsilon", type=_fraction("--psi-epsilon"), default=DEFAULT_PSI_EPSILON)
     check.add_argument("--publish-metrics", action="store_true", help="send the metrics to CloudWatch")
-    check.add_argument("--metric-namespace", default=DEFAULT_NAMESPACE)
+    check.add_argument("--metric-namespace", type=_namespace, default=DEFAULT_NAMESPACE)
     check.add_argument("--dimension", type=_dimension, action="append", default=[], help="Name=Value, repeatable")
     check.add_argument("--region", default=None, help="CloudWatch's region (default: the job's)")
 

@@ -117,6 +117,10 @@ def test_thresholds_come_from_the_arguments(inputs):
         (["--min-rows", "ten"], "argument --min-rows: --min-rows must be a whole number of at least 1, not 'ten'"),
         (["--bins", "1"], "argument --bins: --bins must be a whole number of at least 2, not '1'"),
         (["--dimension", "Pipeline"], "argument --dimension: --dimension must be Name=Value, not 'Pipeline'"),
+        (
+            ["--metric-namespace", "AWS/SageMaker"],
+            "--metric-namespace must be a custom namespace, not starting with AWS/: 'AWS/SageMaker'",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_argument(inputs, args, message):
