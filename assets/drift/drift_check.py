@@ -285,8 +285,7 @@ def build_baseline(
 
 
 def decode_payload(side: Any) -> tuple[str, Any]:
-    """The content type and the payload of `captureData.endpointInput`: text for CSV and base64 payloads, or the
-    parsed JSON value when the payload was captured as JSON."""
+    """The payload of `captureData.endpointInput` as ("csv", its text) or ("json", its parsed value)."""
     if not isinstance(side, dict):
         raise MalformedRecord("no captureData.endpointInput (is Input capture on?)")
     content_type = side.get("observedContentType")
@@ -298,11 +297,9 @@ def decode_payload(side: Any) -> tuple[str, Any]:
     if encoding == "CSV":
         if not isinstance(data, str):
             raise MalformedRecord("CSV data is not a string")
-        return "text/csv", data
+        return "csv", data
     if encoding == "JSON":
-        if not isinstance(data, str):
-            return "application/json", data
-        return "application/json" if "jsonlines" not in content_type else content_type, _load_json(data, content_type)
+        return "json", _load_json(data, content_type) if isinstance(data, str) else data
     if encoding == "BASE64":
         if not isinstance(data, str):
             raise MalformedRecord("BASE64 data is not a string")
@@ -311,9 +308,9 @@ def decode_payload(side: Any) -> tuple[str, Any]:
         except (binascii.Error, ValueError):
             raise MalformedRecord("BASE64 data does not decode to UTF-8 text") from None
         if "csv" in content_type:
-            return "text/csv", text
+            return "csv", text
         if "json" in content_type:
-            return content_type, _load_json(text, content_type)
+            return "json", _load_json(text, content_type)
         raise MalformedRecord(f"unsupported content type {content_type or 'none'!s} (the check reads CSV and JSON)")
     raise MalformedRecord(f"unknown encoding {encoding!r} (SageMaker writes CSV, JSON or BASE64)")
 
@@ -429,8 +426,8 @@ def record_rows(record: Any, features: list[str], index: dict[str, int]) -> list
     capture = record.get("captureData") if isinstance(record, dict) else None
     if not isinstance(capture, dict):
         raise MalformedRecord("no captureData")
-    content_type, payload = decode_payload(capture.get("endpointInput"))
-    if content_type == "text/csv":
+    kind, payload = decode_payload(capture.get("endpointInput"))
+    if kind == "csv":
         rows = csv_rows(payload, len(features))
     else:
         rows = json_rows(payload, features, index)
