@@ -374,8 +374,8 @@ def _number(value: Any) -> float:
 
 def json_rows(payload: Any, features: list[str], index: dict[str, int]) -> list[list[float]]:
     """The feature rows of a JSON payload. Understood shapes: a row (a list of numbers in the baseline's order, an
-    object keyed by feature name, or {"features": [...]}), a list of rows, or {"instances"|"inputs": rows}
-    (https://docs.aws.amazon.com/sagemaker/latest/dg/cdf-inference.html)."""
+    object keyed by feature name, or one of the instance formats of SageMaker's built-in algorithms), a list of
+    rows, or {"instances"|"inputs": rows} (https://docs.aws.amazon.com/sagemaker/latest/dg/cdf-inference.html)."""
     if isinstance(payload, dict):
         for key in ("instances", "inputs"):
             if key in payload:
@@ -389,9 +389,34 @@ def json_rows(payload: Any, features: list[str], index: dict[str, int]) -> list[
     return [_json_row(payload, features, index)]
 
 
-def _json_row(item: Any, features: list[str], index: dict[str, int]) -> list[float]:
-    if isinstance(item, dict) and isinstance(item.get("features"), list):
+def _unwrap(item: Any, width: int) -> Any:
+    """The features of one instance of SageMaker's JSON formats: {"features": [...]}, {"data": {"features":
+    {"values": [...]}}} or the sparse {"keys": [...], "shape": [n], "values": [...]} (as a dense list)."""
+    if isinstance(item, dict) and isinstance(item.get("data"), dict) and "features" in item["data"]:
+        item = item["data"]["features"]
+    elif isinstance(item, dict) and isinstance(item.get("features"), (list, dict)):
         item = item["features"]
+    if not (isinstance(item, dict) and isinstance(item.get("values"), list)):
+        return item
+    keys, values = item.get("keys"), item["values"]
+    if keys is None:
+        return values
+    shape = item.get("shape")
+    size = shape[0] if isinstance(shape, list) and len(shape) == 1 and isinstance(shape[0], int) else None
+    if size is None or not isinstance(keys, list) or len(keys) != len(values):
+        raise MalformedRecord("a sparse JSON row needs keys and values of one length and a one-number shape")
+    if size != width:
+        raise MalformedRecord(f"a JSON row has {size} values; the baseline has {width} features")
+    dense: list[Any] = [0.0] * size
+    for key, value in zip(keys, values):
+        if not (isinstance(key, int) and 0 <= key < size):
+            raise MalformedRecord("a sparse JSON row has a key outside its shape")
+        dense[key] = value
+    return dense
+
+
+def _json_row(item: Any, features: list[str], index: dict[str, int]) -> list[float]:
+    item = _unwrap(item, len(features))
     try:
         if isinstance(item, list):
             if len(item) != len(features):

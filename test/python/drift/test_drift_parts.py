@@ -229,6 +229,8 @@ INDEX = {name: i for i, name in enumerate(FEATURES)}
         {"instances": [1, 2, 3, 4, 5]},
         {"inputs": [{"x1": 1, "x2": 2, "x3": 3, "x4": 4, "x5": 5}]},
         {"instances": [{"features": [1, 2, 3, 4, 5]}]},
+        {"instances": [{"data": {"features": {"values": [1, 2, 3, 4, 5]}}}]},
+        {"data": {"features": {"keys": [4, 0, 1, 2, 3], "shape": [5], "values": [5, 1, 2, 3, 4]}}},
         {"x5": 5, "x4": 4, "x3": "3", "x2": 2, "x1": 1, "id": "not a feature"},
     ],
 )
@@ -258,6 +260,9 @@ def test_csv_payloads_with_several_rows_quotes_and_crlf(drift_check):
         ([[1, 2, 3, 4, 5], [1, 2, 3, 4, "x"]], "a JSON row has a value that is not a number"),
         ({"x1": [1]}, "a JSON row has a value that is not a number"),
         ("1,2,3,4,5", "JSON payload of type str is not a row of features"),
+        ({"features": {"keys": [0], "shape": [6], "values": [1]}}, "a JSON row has 6 values; the baseline has 5 features"),
+        ({"features": {"keys": [5], "shape": [5], "values": [1]}}, "a sparse JSON row has a key outside its shape"),
+        ({"features": {"keys": [0, 1], "shape": [5], "values": [1]}}, "a sparse JSON row needs keys and values of one"),
     ],
 )
 def test_json_payloads_that_are_not_rows_are_malformed(drift_check, payload, message):
@@ -275,6 +280,11 @@ def test_json_rows_with_an_infinite_value_are_malformed(drift_check):
     for payload in (json.loads("[1, 2, Infinity, 4, 5]"), json.loads('{"x1": -Infinity}'), [1, 2, None, 4, "inf"]):
         with pytest.raises(drift_check.MalformedRecord, match="a JSON row has a value that is not a number"):
             drift_check.json_rows(payload, FEATURES, INDEX)
+
+
+def test_sparse_json_rows_fill_the_features_they_do_not_name_with_zeros(drift_check):
+    payload = {"instances": [{"data": {"features": {"keys": [1, 3], "shape": [5], "values": [7, 9]}}}]}
+    assert drift_check.json_rows(payload, FEATURES, INDEX) == [[0.0, 7.0, 0.0, 9.0, 0.0]]
 
 
 def test_json_nulls_are_missing_values(drift_check):
