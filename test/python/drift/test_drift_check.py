@@ -308,3 +308,30 @@ def test_the_report_says_where_the_capture_files_came_from(drift_check, baseline
     }
     variant_only = run(drift_check, baseline_csv, root / "churn--prod" / "AllTraffic")
     assert variant_only["records"]["files_by_prefix"] == {"": 3} and variant_only["records"]["used"] == 150
+
+
+def test_lines_written_by_hand_in_the_documented_layout_are_read(drift_check, tmp_path):
+    """Not through capture_format: two lines typed in the layout of the AWS documentation's example (CSV input with
+    its trailing newline, CSV output with a charset, no fraction in inferenceTime), so the writer and the reader
+    cannot share a misreading of the format."""
+    lines = [
+        '{"captureData":{"endpointInput":{"observedContentType":"text/csv","mode":"INPUT",'
+        '"data":"1.5,16.0,14,23.0,0\\n","encoding":"CSV"},"endpointOutput":{"observedContentType":"text/csv; '
+        'charset=utf-8","mode":"OUTPUT","data":"0.0254181120544672","encoding":"CSV"}},'
+        '"eventMetadata":{"eventId":"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee","inferenceTime":"2026-12-01T09:30:00Z"},'
+        '"eventVersion":"0"}',
+        '{"captureData":{"endpointInput":{"observedContentType":"application/json","mode":"INPUT",'
+        '"data":"{\\"instances\\": [{\\"features\\": [-2.0, 100.2, 15.2, 9.2, 1]}]}","encoding":"JSON"},'
+        '"endpointOutput":{"observedContentType":"application/json","mode":"OUTPUT","data":"{\\"predictions\\": [0.1]}",'
+        '"encoding":"JSON"}},"eventMetadata":{"eventId":"aaaaaaaa-bbbb-cccc-dddd-ffffffffffff",'
+        '"inferenceTime":"2026-12-01T09:31:02Z"},"eventVersion":"0"}',
+    ]
+    folder = tmp_path / "capture" / "churn--prod" / "AllTraffic" / "2026" / "12" / "01" / "09"
+    folder.mkdir(parents=True)
+    (folder / "30-00-123-55126149-826d-415a-967b-33fa7f4666f3.jsonl").write_text("\n".join(lines) + "\n")
+
+    read = drift_check.read_capture(tmp_path / "capture", FEATURES, DEPLOYED)
+
+    assert read.records_used == 2 and read.records_malformed == 0
+    assert read.rows.tolist() == [[1.5, 16.0, 14.0, 23.0, 0.0], [-2.0, 100.2, 15.2, 9.2, 1.0]]
+    assert (read.first_inference_time, read.last_inference_time) == ("2026-12-01T09:30:00Z", "2026-12-01T09:31:02Z")
