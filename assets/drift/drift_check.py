@@ -172,6 +172,14 @@ def _parse_number(text: str) -> float:
     return number
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def baseline_files(path: str | Path) -> list[Path]:
     """The baseline's CSV files: `path` itself, or every `*.csv` below the folder `path`, sorted."""
     path = Path(path)
@@ -196,6 +204,8 @@ def read_baseline(path: str | Path) -> Baseline:
             names = [name.strip() for name in header]
             if any(not name for name in names):
                 raise BaselineError(f"baseline {file}: column {names.index('') + 1} of the header has no name")
+            if all(_is_number(name) for name in names):
+                raise BaselineError(f"baseline {file}: the first line is numbers; it must be a header naming the features")
             duplicates = sorted({name for name in names if names.count(name) > 1})
             if duplicates:
                 raise BaselineError(f"baseline {file}: the header names {', '.join(duplicates)} more than once")

@@ -142,6 +142,7 @@ def test_the_baseline_is_a_csv_with_a_header_and_may_be_split_over_files(drift_c
     [
         ("", "the first line must be a header naming the features"),
         ("a,,c\n1,2,3\n", "column 2 of the header has no name"),
+        ("1.5,2\n3,4\n", "the first line is numbers; it must be a header naming the features"),
         ("a,b,a\n1,2,3\n", "the header names a more than once"),
         ("a,b\n1,2,3\n", "line 2: 3 values, the header names 2 features"),
         ("a,colour\n1,red\n", "line 2: feature 'colour' has the value 'red'; the drift check compares numeric features only"),
