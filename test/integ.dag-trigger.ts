@@ -1,7 +1,8 @@
 /*
  * Integ test: a DagTrigger on an imported MWAA environment with every kind of source (ECR push, S3 object under a
- * prefix, model package approval, custom pattern). `npx projen integ` verifies the committed snapshot without
- * credentials; deploying it needs an AWS account and an environment named `integ-mwaa` to start runs on.
+ * prefix, model package approval, model package lifecycle stage, custom pattern). `npx projen integ` verifies the
+ * committed snapshot without credentials; deploying it needs an AWS account and an environment named `integ-mwaa` to
+ * start runs on.
  */
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
@@ -33,6 +34,11 @@ trigger.onObjectCreated('RawDataArrived', { bucket: data, prefix: 'raw/', dagId:
 trigger.onModelPackageStatusChange('ModelApproved', {
   modelPackageGroupName: 'integ-models',
   approvalStatus: ModelApprovalStatus.APPROVED,
+  dagId: 'integ_deployment',
+});
+trigger.onModelPackageStageChange('StageApproved', {
+  modelPackageGroupName: 'integ-models',
+  stages: ['staging', 'prod'],
   dagId: 'integ_deployment',
 });
 trigger.onEvent('Custom', { eventPattern: { source: ['integ.app'], detailType: ['Data Ready'] }, dagId: 'integ_training' });

@@ -33,11 +33,13 @@ describe.each([
       'detail-type': ['SageMaker Model Package State Change'],
       'detail': {
         ModelPackageGroupName: ['churn-models'],
+        // Only an approved package moves through the stages.
+        ModelApprovalStatus: ['Approved'],
         ModelLifeCycle: { Stage: ['dev', 'prod'], StageStatus: ['Approved'] },
         UpdatedModelPackageFields: ['ModelLifeCycle'],
       },
     });
-    expect(rule.input).toMatch(pipeline.environment ? /^\{"dagId":"churn_deployment"/ : /^\{"workflowArn":/);
+    expect(JSON.stringify(rule.input)).toMatch(pipeline.environment ? /^"\{\\"dagId\\":\\"churn_deployment/ : /ChurnWorkflowDeploymentWorkflow/);
   });
 
   test('the deployment runs\' role is the one the stage roles trust, and it may assume exactly the stage roles', () => {

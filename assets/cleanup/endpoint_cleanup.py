@@ -3,7 +3,8 @@
 The DAGs create the SageMaker endpoint, its endpoint configs and models, so CloudFormation does not own them and
 a stack delete would leave the endpoint billing. On Delete this handler deletes the endpoint (waiting while it is
 creating or updating, within the invocation's time), then every endpoint config and model named with the
-pipeline's prefixes (`<pipeline>-config-`, `<pipeline>-model-`; see assets/dags/cdk_mwaa_mlops/naming.py).
+pipeline's prefixes (`<pipeline>-config-`, `<pipeline>-model-`; see assets/dags/cdk_mwaa_mlops/naming.py), or for a
+promotion stage the stage's (`ResourcePrefix` `<pipeline>--<stage>-`).
 Create and Update call nothing, but a new endpoint or pipeline name gets a new physical id, so CloudFormation then
 deletes what the old names created. `RemovalPolicy: retain` keeps everything.
 
@@ -47,7 +48,8 @@ def handler(event: dict[str, Any], context: Any) -> None:
     try:
         if event["RequestType"] == "Delete" and properties.get("RemovalPolicy") != "retain":
             deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS
-            data = clean_up(properties["EndpointName"], properties["PipelineName"], deadline)
+            prefix = properties.get("ResourcePrefix") or f"{properties['PipelineName']}-"
+            data = clean_up(properties["EndpointName"], prefix, deadline)
         status, reason = "SUCCESS", json.dumps(data)
     except Exception as error:  # every failure must reach CloudFormation, or the stack waits for an hour
         log.exception("clean-up failed")
@@ -55,12 +57,12 @@ def handler(event: dict[str, Any], context: Any) -> None:
     respond(event, status, physical_id, reason[:1000], data)
 
 
-def clean_up(endpoint_name: str, pipeline_name: str, deadline: float) -> dict[str, Any]:
+def clean_up(endpoint_name: str, prefix: str, deadline: float) -> dict[str, Any]:
     sagemaker = boto3.client("sagemaker", config=AWS_CONFIG)
     poll = float(os.environ.get("POLL_SECONDS", "15"))
     outcome = delete_endpoint(sagemaker, endpoint_name, deadline, poll)
-    configs = delete_named(sagemaker, "endpoint_configs", f"{pipeline_name}-config-")
-    models = delete_named(sagemaker, "models", f"{pipeline_name}-model-")
+    configs = delete_named(sagemaker, "endpoint_configs", f"{prefix}config-")
+    models = delete_named(sagemaker, "models", f"{prefix}model-")
     result = {"Endpoint": outcome, "EndpointConfigsDeleted": len(configs), "ModelsDeleted": len(models)}
     log.info(json.dumps({"endpoint": endpoint_name, **result, "endpointConfigs": configs, "models": models}))
     return result

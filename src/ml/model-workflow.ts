@@ -264,7 +264,7 @@ export class ModelWorkflow extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     if (props.stages && (props.deployment || props.endpointName)) {
-      throw new Error(`${props.deployment ? 'deployment' : 'endpointName'}: pipeline ${props.pipelineName} has stages; give each stage its deployment (stages[i].deployment) and drop ${props.deployment ? 'deployment' : 'endpointName'} (stage endpoints are named <pipeline>-<stage>)`);
+      throw new Error(`${props.deployment ? 'deployment' : 'endpointName'}: pipeline ${props.pipelineName} has stages; give each stage its deployment (stages[i].deployment) and drop ${props.deployment ? 'deployment' : 'endpointName'} (stage endpoints are named <pipeline>--<stage>)`);
     }
     this.stages = props.stages ? resolveStages(this, this.pipelineName, props.stages) : undefined;
     this.stageNames = this.stages?.map((stage) => stage.name) ?? [];
@@ -451,7 +451,8 @@ export class ModelWorkflow extends Construct {
       });
       // Deleted before the stages' clean-ups, so no run re-creates an endpoint afterwards.
       const environment = props.environment;
-      const runners = [this.trainingWorkflow?.node, this.deploymentWorkflow?.node,
+      // The service resources only: the runs' roles are what the stage roles trust, so they come first.
+      const runners = [this.trainingWorkflow?.cfnWorkflow.node, this.deploymentWorkflow?.cfnWorkflow.node,
         environment instanceof AirflowEnvironment && Stack.of(environment) === Stack.of(this) ? environment.cfnEnvironment.node : undefined];
       for (const runner of runners) for (const target of this.stageTargets) runner?.addDependency(target);
       shareWithStageAccounts(this, {

@@ -32,7 +32,7 @@ export interface StageChecks {
 export interface DeploymentStage {
   /**
    * The stage's name: lowercase letters, digits and single hyphens, at most 12 characters. It is the model registry's
-   * lifecycle stage (`ModelLifeCycle.Stage`) and names the stage's endpoint (`<pipeline>-<stage>`) and roles.
+   * lifecycle stage (`ModelLifeCycle.Stage`) and names the stage's endpoint (`<pipeline>--<stage>`) and roles.
    */
   readonly name: string;
   /**

@@ -18,12 +18,16 @@ import type { IServerlessWorkflow } from '../serverless/serverless-workflow-ref'
 import { DagRunInput } from './private/dag-run-input';
 import { acknowledgeTriggerFindings } from './private/nag';
 import { acknowledgeBucketNotificationsHandler } from '../private/nag-ids';
-import { validateEventPattern, validateGroupName, validatePrefix, validateTagPrefixes, validateTarget, validateTriggerProps } from './private/validate';
+import {
+  validateEventPattern, validateGroupName, validatePrefix, validateStages, validateStageStatus, validateTagPrefixes, validateTarget,
+  validateTriggerProps,
+} from './private/validate';
 import {
   DagRunTargetOptions,
   EventPatternTriggerOptions,
   ImagePushedTriggerOptions,
   ModelApprovalStatus,
+  ModelPackageStageTriggerOptions,
   ModelPackageTriggerOptions,
   ObjectCreatedTriggerOptions,
 } from './trigger-options';
@@ -129,11 +133,11 @@ export interface DagTriggerOptions {
 
 /**
  * Starts Airflow DAG runs on MWAA, or MWAA Serverless workflow runs, from EventBridge events: an image pushed to
- * ECR, an object created in S3, a model package reaching an approval status, or any event pattern.
+ * ECR, an object created in S3, a model package reaching an approval status or a lifecycle stage, or any event pattern.
  *
  * Each event starts exactly one run, however often it is delivered: the run id derives from the event (for ECR the
- * repository and digest, for S3 the bucket, key and version, for model packages the package, status and time of the state change, otherwise
- * the event id). On MWAA it is the DAG run id, and Airflow's 409 for a known run id counts as done; on MWAA Serverless
+ * repository and digest, for S3 the bucket, key and version, for model packages the package, status and time of the
+ * state change, and for a lifecycle change also the stage and its status; otherwise the event id). On MWAA it is the DAG run id, and Airflow's 409 for a known run id counts as done; on MWAA Serverless
  * it is the `StartWorkflowRun` ClientToken, which returns the run already started for it. The run's `conf` (a
  * workflow's `OverrideParameters`) carries the event's facts. Events that cannot be delivered or keep failing end in a
  * dead-letter queue; malformed events, unknown DAGs or workflows and runs the service refuses are logged with the
@@ -293,6 +297,31 @@ export class DagTrigger extends Construct {
         // A new package, or a change of its approval: SageMaker also reports edits of a package's other fields (its
         // lifecycle stage, description...) with the status unchanged, and lists what changed in UpdatedModelPackageFields.
         $or: [{ UpdatedModelPackageFields: ['ModelApprovalStatus'] }, { UpdatedModelPackageFields: [{ exists: false }] }],
+      },
+    });
+  }
+
+  /**
+   * Starts a run of `options.dagId` (or `options.workflow`) when an approved package of the group is set to
+   * `options.stageStatus` (default Approved) for one of `options.stages` (the registry's `ModelLifeCycle`).
+   */
+  public onModelPackageStageChange(id: string, options: ModelPackageStageTriggerOptions): events.Rule {
+    validateTarget(id, options, this.environment !== undefined);
+    validateGroupName(options.modelPackageGroupName);
+    validateStages(options.stages);
+    const status = options.stageStatus ?? 'Approved';
+    validateStageStatus(status);
+    return this.addRule(id, options, `model package in ${options.modelPackageGroupName} ${status} for stage ${options.stages.join(', ')}`, {
+      source: ['aws.sagemaker'],
+      detailType: ['SageMaker Model Package State Change'],
+      detail: {
+        ModelPackageGroupName: [options.modelPackageGroupName],
+        // No stage of a package that is not approved for deployment starts a run.
+        ModelApprovalStatus: [ModelApprovalStatus.APPROVED],
+        ModelLifeCycle: { Stage: [...options.stages], StageStatus: [status] },
+        // The event carries the package's whole lifecycle whatever changed; only a change of the lifecycle starts a run
+        // (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package).
+        UpdatedModelPackageFields: ['ModelLifeCycle'],
       },
     });
   }

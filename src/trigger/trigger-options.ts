@@ -88,6 +88,33 @@ export interface ModelPackageTriggerOptions extends DagRunTargetOptions {
   readonly approvalStatus?: ModelApprovalStatus;
 }
 
+/**
+ * Start a DAG run when an approved model package of a group is set to a status (default Approved) for one of the
+ * given lifecycle stages: the SageMaker Model Registry's staging construct, `ModelLifeCycle {Stage, StageStatus}`
+ * (https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-staging-construct.html).
+ */
+export interface ModelPackageStageTriggerOptions extends DagRunTargetOptions {
+  /** The name of the SageMaker model package group to watch. */
+  readonly modelPackageGroupName: string;
+
+  /**
+   * The lifecycle stages (`ModelLifeCycle.Stage`) whose change starts a run: 1 to 10 distinct literal names of
+   * lowercase letters and digits in hyphen-separated words (e.g. `['dev', 'staging', 'prod']`). The run's `conf`
+   * carries the stage as `model_package_stage`.
+   */
+  readonly stages: string[];
+
+  /**
+   * The stage status (`ModelLifeCycle.StageStatus`) that starts a run. Only a change of the package's lifecycle starts
+   * one, and only for a package whose approval status is Approved. Each change starts one run, however often
+   * EventBridge delivers it; setting the same stage and status again later (e.g. to roll back to the package) is a new
+   * change and starts a new run.
+   *
+   * @default 'Approved'
+   */
+  readonly stageStatus?: string;
+}
+
 /** Start a DAG run for any event that matches a pattern. */
 export interface EventPatternTriggerOptions extends DagRunTargetOptions {
   /** The EventBridge pattern; it must match on at least one field. The run's `conf` carries the event's `detail`. */

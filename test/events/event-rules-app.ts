@@ -1,14 +1,16 @@
 /*
  * Every EventBridge rule the constructs create, synthesized for test/events/test_event_patterns.py: the example app's
- * stacks as they are, plus the rule options the example leaves out (S3 source, custom raw prefix, image tag prefixes,
- * each approval status, no prefix, an imported bucket, custom patterns, a standalone PipelineMonitoring).
+ * stacks as they are, plus the rule options the example leaves out (S3 source, custom raw prefix, stages in the
+ * pipeline's account, image tag prefixes, each approval status, stage rules for several stages and another stage status,
+ * no prefix, an imported bucket, custom patterns, a standalone PipelineMonitoring).
  */
 import { App, Stack } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { MwaaMlopsExampleStack, MwaaMlopsSharedExampleStack } from '../../examples/app';
 import {
-  AirflowEnvironment, DagTrigger, ModelApprovalStatus, ModelBuildPipeline, MwaaMlopsPipeline, PipelineMonitoring, PipelineSource,
+  AirflowEnvironment, DagTrigger, EndpointDeployment, ModelApprovalStatus, ModelBuildPipeline, MwaaMlopsPipeline, PipelineMonitoring,
+  PipelineSource, PromotionGate,
 } from '../../src';
 
 const app = new App({ outdir: process.env.CDK_OUTDIR ?? 'cdk.out' });
@@ -21,6 +23,11 @@ new MwaaMlopsPipeline(variants, 'Forecast', {
   pipelineName: 'forecast',
   source: PipelineSource.s3({ bucket: uploads, objectKey: 'forecast/source.zip' }),
   workflow: { dataPrefixes: { raw: 'landing/raw/' } },
+});
+// Stages in the pipeline's own account: the lifecycle events of each stage reach the stage rule only.
+new MwaaMlopsPipeline(variants, 'Staged', {
+  pipelineName: 'staged',
+  workflow: { stages: [{ name: 'dev', deployment: EndpointDeployment.serverless(), gate: PromotionGate.AUTOMATIC }, { name: 'prod' }] },
 });
 
 const environment = AirflowEnvironment.fromEnvironmentAttributes(variants, 'Shared', { environmentName: 'shared-mwaa' });
@@ -38,6 +45,12 @@ trigger.onModelPackageStatusChange('Rejected', {
 });
 trigger.onModelPackageStatusChange('Pending', {
   modelPackageGroupName: 'variant-models', approvalStatus: ModelApprovalStatus.PENDING_MANUAL_APPROVAL, dagId: 'on_pending',
+});
+trigger.onModelPackageStageChange('StageApproved', {
+  modelPackageGroupName: 'variant-models', stages: ['dev', 'pre-prod', 'prod'], dagId: 'on_stage_approved',
+});
+trigger.onModelPackageStageChange('StagePending', {
+  modelPackageGroupName: 'variant-models', stages: ['prod'], stageStatus: 'PendingApproval', dagId: 'on_stage_pending',
 });
 trigger.onEvent('Custom', { eventPattern: { source: ['acme.data'], detailType: ['Data Ready'] }, dagId: 'on_custom' });
 

@@ -18,6 +18,8 @@ OTHER = "another-resource-of-this-account"
 
 # The values AWS documents for these fields (samples/ and the API references they link to).
 MODEL_APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")  # API_ModelPackageSummary, ModelApprovalStatus
+# ModelLifeCycle.StageStatus is free text (API_ModelLifeCycle); these are the ones the promotion DAGs set.
+STAGE_STATUSES = ("Approved", "PendingApproval", "Rejected", "Deployed")
 PIPELINE_EXECUTION_SAMPLES = {  # detect-state-changes-cloudwatch-events: the pipeline-level events
     "STARTED": "codepipeline-pipeline-started",
     "STOPPING": "codepipeline-pipeline-stopping",
@@ -88,21 +90,35 @@ def object_created(rule: Rule) -> list[tuple[str, dict, bool]]:
     return cases
 
 
+def _package_event(
+    names: dict[str, str], status: str, updated: list[str] | None, lifecycle: tuple[str, str] | None = None
+) -> dict:
+    """The documented package event with this approval status, list of changed fields (None: a new package, as in the
+    page's older sample) and lifecycle stage and status (None: the sample's own)."""
+    changed = event("sagemaker-model-package-state-change", names, {("detail", "ModelApprovalStatus"): status})
+    if updated is None:
+        del changed["detail"]["UpdatedModelPackageFields"]
+    else:
+        changed["detail"]["UpdatedModelPackageFields"] = updated
+    if lifecycle:
+        changed["detail"]["ModelLifeCycle"].update(Stage=lifecycle[0], StageStatus=lifecycle[1])
+    return changed
+
+
 def model_package(rule: Rule) -> list[tuple[str, dict, bool]]:
     detail = rule.pattern["detail"]
+    if "ModelLifeCycle" in detail:
+        return model_package_stage(rule)
     assert rule.referenced_type("detail", "ModelPackageGroupName") in ("AWS::SageMaker::ModelPackageGroup", None)
     group = _only(detail["ModelPackageGroupName"], "group", rule)
     wanted = _only(detail["ModelApprovalStatus"], "approval status", rule)
     assert wanted in MODEL_APPROVAL_STATUSES, f"{rule.id}: SageMaker never sends ModelApprovalStatus {wanted!r}"
     names = {"versionedmp-p-idy6c3e1fiqj": group}
 
-    def package(status: str, updated: list[str] | None, group_names: dict[str, str] = names) -> dict:
-        changed = event("sagemaker-model-package-state-change", group_names, {("detail", "ModelApprovalStatus"): status})
-        if updated is None:
-            del changed["detail"]["UpdatedModelPackageFields"]
-        else:
-            changed["detail"]["UpdatedModelPackageFields"] = updated
-        return changed
+    def package(
+        status: str, updated: list[str] | None, group_names: dict[str, str] = names, lifecycle: tuple[str, str] | None = None
+    ) -> dict:
+        return _package_event(group_names, status, updated, lifecycle)
 
     # UpdatedModelPackageFields names what changed; the page's older sample of the same event has none (a new package).
     cases = [
@@ -116,10 +132,97 @@ def model_package(rule: Rule) -> list[tuple[str, dict, bool]]:
             package(wanted, ["ModelLifeCycle"]),
             False,
         ),
+        (
+            f"{wanted} package, only its lifecycle set to stage prod Approved",
+            package(wanted, ["ModelLifeCycle"], lifecycle=("prod", "Approved")),
+            False,
+        ),
+        (
+            f"package's approval changed to {wanted} together with its lifecycle",
+            package(wanted, ["ModelApprovalStatus", "ModelLifeCycle"], lifecycle=("prod", "Approved")),
+            True,
+        ),
         (f"{wanted} package, only its approval description updated", package(wanted, ["ApprovalDescription"]), False),
         (
             "package approval changed in another group",
             package(wanted, ["ModelApprovalStatus"], {"versionedmp-p-idy6c3e1fiqj": OTHER}),
+            False,
+        ),
+    ]
+    return cases
+
+
+def model_package_stage(rule: Rule) -> list[tuple[str, dict, bool]]:
+    """DagTrigger.onModelPackageStageChange: an approved package set to a status for one of the listed stages."""
+    detail = rule.pattern["detail"]
+    assert rule.referenced_type("detail", "ModelPackageGroupName") in ("AWS::SageMaker::ModelPackageGroup", None)
+    group = _only(detail["ModelPackageGroupName"], "group", rule)
+    assert detail["ModelApprovalStatus"] == ["Approved"], f"{rule.id}: a stage of a package that is not approved must not run"
+    assert detail["UpdatedModelPackageFields"] == ["ModelLifeCycle"], f"{rule.id}: only a change of the lifecycle may run"
+    stages = detail["ModelLifeCycle"]["Stage"]
+    wanted = _only(detail["ModelLifeCycle"]["StageStatus"], "stage status", rule)
+    names = {"versionedmp-p-idy6c3e1fiqj": group}
+    first = stages[0]
+    others = [status for status in STAGE_STATUSES if status != wanted]
+
+    def package(status: str, updated: list[str] | None, stage: str, stage_status: str, group_names=names) -> dict:
+        return _package_event(group_names, status, updated, (stage, stage_status))
+
+    cases = [
+        (f"approved package set {wanted} for stage {stage}", package("Approved", ["ModelLifeCycle"], stage, wanted), True)
+        for stage in stages
+    ]
+    cases += [
+        (
+            f"approved package set {status} for stage {first}",
+            package("Approved", ["ModelLifeCycle"], first, status),
+            False,
+        )
+        for status in others
+    ]
+    cases += [
+        (
+            f"{status} package set {wanted} for stage {first}",
+            package(status, ["ModelLifeCycle"], first, wanted),
+            False,
+        )
+        for status in MODEL_APPROVAL_STATUSES
+        if status != "Approved"
+    ]
+    cases += [
+        (
+            f"approved package set {wanted} for a stage not listed",
+            package("Approved", ["ModelLifeCycle"], "unlisted", wanted),
+            False,
+        ),
+        (
+            f"the documented sample: an approved package set {wanted} for stage Development",
+            package("Approved", ["ModelLifeCycle"], "Development", wanted),
+            "Development" in stages,
+        ),
+        (
+            f"only the approval changed, of a package already {wanted} for stage {first}",
+            package("Approved", ["ModelApprovalStatus"], first, wanted),
+            False,
+        ),
+        (
+            f"a new approved package, created {wanted} for stage {first}",
+            package("Approved", None, first, wanted),
+            False,
+        ),
+        (
+            f"approval and lifecycle changed together: {wanted} for stage {first}",
+            package("Approved", ["ModelApprovalStatus", "ModelLifeCycle"], first, wanted),
+            True,
+        ),
+        (
+            f"only the description of a package {wanted} for stage {first} changed",
+            package("Approved", ["ModelPackageDescription"], first, wanted),
+            False,
+        ),
+        (
+            f"a package of another group set {wanted} for stage {first}",
+            package("Approved", ["ModelLifeCycle"], first, wanted, {"versionedmp-p-idy6c3e1fiqj": OTHER}),
             False,
         ),
     ]

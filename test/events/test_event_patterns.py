@@ -85,14 +85,25 @@ def _pipeline_events(config: dict) -> dict[str, tuple[dict, str]]:
             "topic",
         ),
     }
-    if config["deployment"]:
-        group = config["registry"]["model_package_group_name"]
+    group = config["registry"]["model_package_group_name"]
+    if config.get("deployment") or config.get("stages"):
         approved = evt(
             "sagemaker-model-package-state-change",
             {"versionedmp-p-idy6c3e1fiqj": group},
             {("detail", "ModelApprovalStatus"): "Approved", ("detail", "UpdatedModelPackageFields"): ["ModelApprovalStatus"]},
         )
         events["package approved"] = (approved, f"{pipeline}_deployment")
+    for stage in config.get("stages", []):
+        # A person (or the automatic gate) sets the approved package Approved for the stage: the deployment runs for it.
+        promoted = evt(
+            "sagemaker-model-package-state-change",
+            {"versionedmp-p-idy6c3e1fiqj": group},
+            {
+                ("detail", "ModelApprovalStatus"): "Approved",
+                ("detail", "ModelLifeCycle"): {"Stage": stage["name"], "StageStatus": "Approved", "StageDescription": "promoted"},
+            },
+        )
+        events[f"package approved for stage {stage['name']}"] = (promoted, f"{pipeline}_deployment")
     return events
 
 

@@ -297,6 +297,21 @@ def test_delete_removes_the_endpoint_and_this_pipelines_configs_and_models_only(
     assert put["headers"]["Content-Type"] == ""
 
 
+def test_a_stage_clean_up_removes_its_stages_names_only(aws, cloudformation):
+    """A promotion stage's clean-up (PromotionTarget) deletes `churn--prod`'s names, not the pipeline's nor another stage's."""
+    seed()
+    deploy("churn--prod", "0a1b2c3d4e5f", endpoint="churn--prod")
+    deploy("churn--dev", "0a1b2c3d4e5f", endpoint="churn--dev")
+    event = request(cloudformation, "Delete", EndpointName="churn--prod", ResourcePrefix="churn--prod-")
+    response, _ = run(cloudformation, event)
+    assert_answers(response, event, "SUCCESS")
+    assert response["Data"] == {"Endpoint": "deleted (was InService)", "EndpointConfigsDeleted": 1, "ModelsDeleted": 1}
+    left = inventory()
+    assert left["endpoints"] == EVERYTHING["endpoints"] | {"churn--dev"}
+    assert left["configs"] == EVERYTHING["configs"] | {"churn--dev-config-0a1b2c3d4e5f"}
+    assert left["models"] == EVERYTHING["models"] | {"churn--dev-model-0a1b2c3d4e5f"}
+
+
 def test_delete_without_an_endpoint_still_removes_leftover_configs_and_models(aws, cloudformation):
     seed()
     client().delete_endpoint(EndpointName="churn")  # never deployed, or deleted by hand: a config and a model remain

@@ -239,6 +239,24 @@ describe('4: each approval is its own happening', () => {
     expect(redelivered).toMatchObject({ outcome: 'already_triggered', dagRunId: rollback.dagRunId });
     expect(endpoint.requests.at(-1)!.Body.conf).toMatchObject({ model_package_version: 1, model_package_modified_time: 1_700_000_200_000 });
   });
+
+  test('approve 1, then set it Approved for stage prod: a second deployment, for prod; a redelivery of it: none', async () => {
+    const { trigger } = handler();
+    const approved = approval(1, 1_700_000_000_000, 'e1');
+    const promoted = approval(1, 1_700_000_300_000, 'e4');
+    Object.assign(promoted.event.detail, {
+      ModelLifeCycle: { Stage: 'prod', StageStatus: 'Approved', StageDescription: 'release' },
+      UpdatedModelPackageFields: ['ModelLifeCycle'],
+    });
+    const first = await trigger(approved);
+    const stage = await trigger(promoted);
+    const redelivered = await trigger({ ...promoted, event: { ...promoted.event, id: 'e4-again' } });
+
+    expect([first.outcome, stage.outcome]).toEqual(['triggered', 'triggered']);
+    expect(stage.dagRunId).toMatch(/^model_package_state_change__churn-models\.v1\.prod\.Approved__[0-9a-f]{20}$/);
+    expect(redelivered).toMatchObject({ outcome: 'already_triggered', dagRunId: stage.dagRunId });
+    expect(endpoint.requests.at(-1)!.Body.conf).toMatchObject({ model_package_stage: 'prod', model_package_stage_status: 'Approved' });
+  });
 });
 
 describe('5: smaller things', () => {

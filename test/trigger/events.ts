@@ -15,3 +15,15 @@ export function triggerInput(dagId: string, event: unknown): Record<string, any>
 
 /** The model package rule's condition on what changed: a new package, or its approval status (not its other fields). */
 export const APPROVAL_CHANGED = [{ UpdatedModelPackageFields: ['ModelApprovalStatus'] }, { UpdatedModelPackageFields: [{ exists: false }] }];
+
+/**
+ * The documented model package event as a change of the package's lifecycle (the event page's newer sample carries
+ * `ModelLifeCycle` and `UpdatedModelPackageFields`): the approved package set to `status` for `stage`.
+ */
+export function lifecycleChange(stage: unknown, status: unknown, lastModifiedTime = 1614186099000): Record<string, any> {
+  const event = sampleEvent('sagemaker-model-package-state-change');
+  event.detail.ModelLifeCycle = { Stage: stage, StageStatus: status, StageDescription: 'promoted by a release manager' };
+  event.detail.UpdatedModelPackageFields = ['ModelLifeCycle'];
+  event.detail.LastModifiedTime = lastModifiedTime;
+  return event;
+}

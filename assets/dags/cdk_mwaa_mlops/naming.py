@@ -24,17 +24,33 @@ def client_token(dag_id: str, run_id: str, purpose: str) -> str:
     return hashlib.sha256(f"{dag_id}/{run_id}/{purpose}".encode()).hexdigest()[:36]
 
 
-def model_package_run_id(arn: str, group: str, version: int | None, status: str, modified_ms: int | None = None) -> str:
+def model_package_run_id(
+    arn: str,
+    group: str,
+    version: int | None,
+    status: str,
+    modified_ms: int | None = None,
+    stage: str | None = None,
+    stage_status: str | None = None,
+) -> str:
     """The run id the trigger Lambda gives a model package state change (`runId` in dag-run-request.ts).
 
     The training DAG starts its deployment with the same id, so when the registry's approval event also reaches
     the trigger, Airflow answers 409 to whichever comes second and the package is deployed once. `modified_ms` is
     the state change's time (`state_change_millis`): approving a package again is a new change and a new run.
+    `stage` and `stage_status` are the package's `ModelLifeCycle` when the change is a change of its lifecycle (the
+    event's `UpdatedModelPackageFields` names `ModelLifeCycle`); leave them out for an approval.
     """
+    if (stage is None) != (stage_status is None):
+        raise ValueError(f"model_package_run_id: give both stage and stage_status or neither (got {stage!r}, {stage_status!r})")
     parts: list[object] = [arn, status] if modified_ms is None else [arn, status, modified_ms]
+    package = f"{group}.v{version}" if version is not None else arn.split("/")[-1]
+    label = f"{package}.{status}"
+    if stage is not None:
+        parts += [stage, stage_status]
+        label = f"{package}.{stage}.{stage_status}"
     identity = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(identity.encode()).hexdigest()[:20]
-    label = f"{group}.v{version}.{status}" if version is not None else f"{arn.split('/')[-1]}.{status}"
     return f"model_package_state_change__{RUN_ID_CHARS.sub('-', label)[:80]}__{digest}"
 
 

@@ -188,7 +188,7 @@ function stageStatements(r: DagResources, stages: ResolvedStage[], sagemaker: Re
     ...[...statusesSetByRuns(stages)].map(([stage, statuses]) => usedBy(['deployment'], explained(new iam.PolicyStatement({
       actions: ['sagemaker:UpdateModelPackage'],
       resources: [packages],
-      conditions: { 'StringEquals': { 'sagemaker:ModelLifeCycle:stage': stage, 'sagemaker:ModelLifeCycle:stageStatus': statuses } },
+      conditions: { StringEquals: { 'sagemaker:ModelLifeCycle:stage': stage, 'sagemaker:ModelLifeCycle:stageStatus': statuses } },
     }), `a model package ARN ends in the version number SageMaker assigns within the group ${r.modelPackageGroupName}`))),
     // A role of both DAGs reads the splits and lists the bucket through the training statements above.
     oneDagOnly(usedBy(['deployment'], explained(new iam.PolicyStatement({

@@ -12,6 +12,11 @@ const HANDLER_DIRECTORY = path.join(__dirname, '..', '..', '..', 'assets', 'clea
 export interface EndpointCleanupOptions {
   readonly pipelineName: string;
   readonly endpointName: string;
+  /**
+   * What every model and endpoint config of the endpoint's runs is named after (`<prefix>model-<run key>`).
+   * @default `<pipelineName>-`
+   */
+  readonly resourcePrefix?: string;
   readonly removalPolicy: RemovalPolicy;
   readonly logRetention: logs.RetentionDays;
 }
@@ -23,6 +28,7 @@ export interface EndpointCleanupOptions {
  */
 export function createEndpointCleanup(scope: Construct, options: EndpointCleanupOptions): CustomResource {
   const sagemaker = sagemakerArns(scope);
+  const prefix = options.resourcePrefix ?? `${options.pipelineName}-`;
   const logGroup = new logs.LogGroup(scope, 'EndpointCleanupLogs', { retention: options.logRetention });
   const role = new iam.Role(scope, 'EndpointCleanupRole', {
     description: `Deletes the SageMaker endpoint of pipeline ${options.pipelineName} when its stack is deleted`,
@@ -35,8 +41,8 @@ export function createEndpointCleanup(scope: Construct, options: EndpointCleanup
   }));
   addWildcardStatement(role, new iam.PolicyStatement({
     actions: ['sagemaker:DeleteEndpointConfig', 'sagemaker:DeleteModel'],
-    resources: [sagemaker('endpoint-config', `${options.pipelineName}-config-*`), sagemaker('model', `${options.pipelineName}-model-*`)],
-  }), `the deployment DAG names each run's endpoint configs and models ${options.pipelineName}-config-<run key> and ${options.pipelineName}-model-<run key>.`);
+    resources: [sagemaker('endpoint-config', `${prefix}config-*`), sagemaker('model', `${prefix}model-*`)],
+  }), `the deployment DAG names each run's endpoint configs and models ${prefix}config-<run key> and ${prefix}model-<run key>.`);
   const listPolicy = addUnscopedPolicy(scope, 'EndpointCleanupUnscopedPolicy', role, [new iam.PolicyStatement({
     actions: ['sagemaker:ListEndpointConfigs', 'sagemaker:ListModels'],
     resources: ['*'],
@@ -63,6 +69,7 @@ export function createEndpointCleanup(scope: Construct, options: EndpointCleanup
     properties: {
       EndpointName: options.endpointName,
       PipelineName: options.pipelineName,
+      ...(options.resourcePrefix ? { ResourcePrefix: options.resourcePrefix } : {}),
       RemovalPolicy: options.removalPolicy === RemovalPolicy.RETAIN ? 'retain' : 'destroy',
     },
   });

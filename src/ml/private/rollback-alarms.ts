@@ -8,11 +8,14 @@ import { RollbackAlarmOptions } from '../endpoint-deployment';
  * `Invocation5XXErrors` (Sum) and `ModelLatency` (microseconds, Average), dimensions `EndpointName` and `VariantName`,
  * as documented in "Monitor Amazon SageMaker AI with Amazon CloudWatch" (endpoint invocation metrics).
  */
-export function createRollbackAlarms(scope: Construct, endpointName: string, options: RollbackAlarmOptions): cloudwatch.Alarm[] {
+export function createRollbackAlarms(
+  scope: Construct, endpointName: string, options: RollbackAlarmOptions, alarmNames?: { invocation5xx: string; modelLatency: string },
+): cloudwatch.Alarm[] {
   const period = options.period ?? Duration.minutes(1);
   const evaluationPeriods = options.evaluationPeriods ?? 2;
   const dimensionsMap = { EndpointName: endpointName, VariantName: 'AllTraffic' };
   const errors = new cloudwatch.Alarm(scope, 'Invocation5xxAlarm', {
+    alarmName: alarmNames?.invocation5xx,
     alarmDescription: `Rolls back an update of endpoint ${endpointName}: the AllTraffic variant returned 5XX errors`,
     metric: new cloudwatch.Metric({
       namespace: 'AWS/SageMaker', metricName: 'Invocation5XXErrors', dimensionsMap, statistic: cloudwatch.Stats.SUM, period,
@@ -23,6 +26,7 @@ export function createRollbackAlarms(scope: Construct, endpointName: string, opt
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
   const latency = new cloudwatch.Alarm(scope, 'ModelLatencyAlarm', {
+    alarmName: alarmNames?.modelLatency,
     alarmDescription: `Rolls back an update of endpoint ${endpointName}: the AllTraffic variant's model latency is too high`,
     metric: new cloudwatch.Metric({
       namespace: 'AWS/SageMaker', metricName: 'ModelLatency', dimensionsMap, statistic: cloudwatch.Stats.AVERAGE, period,

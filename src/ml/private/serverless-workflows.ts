@@ -45,10 +45,14 @@ export function createServerlessWorkflows(scope: Construct, props: ServerlessWor
   const definitionIn = (document: Record<string, any>) =>
     WorkflowDefinition.fromObject(document, { bucket: props.dataBucket, keyPrefix: `workflows/${p}/` });
 
-  const deployment = props.resources.endpointName ? new ServerlessWorkflow(scope, 'DeploymentWorkflow', {
+  const stages = props.resources.stages?.map((stage) => stage.name);
+  const deploys = props.resources.endpointName !== undefined || stages !== undefined;
+  const deployment = deploys ? new ServerlessWorkflow(scope, 'DeploymentWorkflow', {
     ...common,
     workflowName: names.deployment,
-    description: `cdk-mwaa-mlops ${p}: deploy an approved model package to endpoint ${props.resources.endpointName}`,
+    description: stages
+      ? `cdk-mwaa-mlops ${p}: deploy an approved model package to stage ${stages.join(', then ')}`
+      : `cdk-mwaa-mlops ${p}: deploy an approved model package to endpoint ${props.resources.endpointName}`,
     definition: definitionIn(deploymentDefinition({
       config: props.config, trainingWorkflowName: names.training, deploymentWorkflowName: names.deployment,
     })),

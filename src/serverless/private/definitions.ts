@@ -84,6 +84,7 @@ export const RUN_PARAMETERS: readonly string[] = [
   'repository_name', 'image_digest', 'image_tag', 'image_uri',
   's3_bucket', 's3_key', 's3_version_id', 's3_etag', 's3_size', 's3_uri',
   'model_package_arn', 'model_package_group_name', 'model_package_version', 'model_approval_status', 'model_package_modified_time',
+  'model_package_stage', 'model_package_stage_status',
   'detail',
 ];
 

@@ -3,9 +3,12 @@ import * as events from 'aws-cdk-lib/aws-events';
 import { validateNumber } from '../../private/validate-number';
 import { DAG_ID_PATTERN } from '../dag-id';
 import type { DagTriggerProps } from '../dag-trigger';
+import { LIFECYCLE_VALUE_PATTERN, MODEL_STAGE_PATTERN } from '../model-stage';
 import type { DagRunTargetOptions } from '../trigger-options';
 
 const GROUP_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+/** How many values EventBridge allows in a pattern's array is far larger; ten stages keep a rule readable. */
+const MAX_STAGES = 10;
 
 /** Checks the trigger's numeric props against the service limits (tokens are left to deploy time). */
 export function validateTriggerProps(props: Pick<DagTriggerProps, 'retryAttempts' | 'maxEventAge' | 'timeout' | 'reservedConcurrency'>): void {
@@ -69,5 +72,33 @@ export function validateEventPattern(pattern: events.EventPattern): void {
   const fields = Object.entries(pattern).filter(([, value]) => value !== undefined);
   if (fields.length === 0) {
     throw new Error('eventPattern: an empty pattern matches nothing in EventBridge; match on at least one field (e.g. source)');
+  }
+}
+
+/** The stage rule's stages: literal, distinct, stage names within SageMaker's limit of 63 characters. */
+export function validateStages(stages: string[]): void {
+  if (!Array.isArray(stages) || stages.length === 0 || stages.length > MAX_STAGES) {
+    throw new Error(`stages: give 1 to ${MAX_STAGES} lifecycle stage names (got ${Array.isArray(stages) ? stages.length : String(stages)})`);
+  }
+  const seen = new Set<string>();
+  for (const stage of stages) {
+    if (typeof stage !== 'string' || Token.isUnresolved(stage)) {
+      throw new Error('stages: each stage must be a literal name, not a token; it becomes part of the rule\'s pattern');
+    }
+    if (!MODEL_STAGE_PATTERN.test(stage) || stage.length > 63) {
+      throw new Error(`stages: '${stage}' is not allowed; use at most 63 lowercase letters and digits in hyphen-separated words (e.g. 'dev', 'pre-prod')`);
+    }
+    if (seen.has(stage)) throw new Error(`stages: '${stage}' is listed twice`);
+    seen.add(stage);
+  }
+}
+
+/** A `ModelLifeCycle.StageStatus` value SageMaker accepts. */
+export function validateStageStatus(status: string): void {
+  if (Token.isUnresolved(status)) {
+    throw new Error('stageStatus: must be a literal status, not a token; it becomes part of the rule\'s pattern');
+  }
+  if (!LIFECYCLE_VALUE_PATTERN.test(status)) {
+    throw new Error(`stageStatus: '${status}' is not a SageMaker stage status (1 to 63 letters, digits and '-', starting and ending with a letter or digit, e.g. 'Approved')`);
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import { DAG_ID_PATTERN } from '../dag-id';
+import { LIFECYCLE_VALUE_PATTERN, MODEL_STAGE_PATTERN } from '../model-stage';
 import { WORKFLOW_ARN_PATTERN } from './start-workflow-run';
 
 /**
@@ -15,7 +16,9 @@ import { WORKFLOW_ARN_PATTERN } from './start-workflow-run';
  * - s3_object_created: s3_bucket, s3_key (decoded: the object's real key), s3_version_id, s3_etag, s3_size, s3_uri (each
  *   when the event carries it)
  * - model_package_state_change: model_package_arn, model_package_group_name, model_package_version, model_approval_status,
- *   model_package_modified_time (epoch milliseconds of the state change, when the event carries it)
+ *   model_package_modified_time (epoch milliseconds of the state change, when the event carries it); for a change of the
+ *   package's lifecycle (UpdatedModelPackageFields names ModelLifeCycle) also model_package_stage and
+ *   model_package_stage_status
  * - event: detail (the event's detail, as delivered)
  */
 export const TRIGGER_CONF_VERSION = 1;
@@ -190,23 +193,50 @@ function modelPackage(detail: Json): SourceFacts | { reason: string } {
   if (!nonEmptyString(arn) || !arn.startsWith('arn:')) return { reason: `SageMaker ModelPackageArn is ${describe(arn)}` };
   if (!nonEmptyString(group)) return { reason: `SageMaker ModelPackageGroupName is ${describe(group)}` };
   if (!nonEmptyString(status)) return { reason: `SageMaker ModelApprovalStatus is ${describe(status)}` };
+  const lifecycle = lifecycleChange(detail);
+  if (lifecycle && 'reason' in lifecycle) return lifecycle;
   const version = typeof detail.ModelPackageVersion === 'number' ? detail.ModelPackageVersion : undefined;
   const modified = epochMillis(detail.LastModifiedTime) ?? epochMillis(detail.CreationTime);
+  const identity: unknown[] = modified === undefined ? [arn, status] : [arn, status, modified];
+  const packageLabel = version !== undefined ? `${group}.v${version}` : arn.split('/').pop();
   return {
     kind: 'model_package_state_change',
     // Each state change is its own happening (approving a package again rolls back to it), while redeliveries of one
     // change carry the same modification time. The training DAG derives the same id from DescribeModelPackage
     // (assets/dags/cdk_mwaa_mlops/naming.py model_package_run_id).
-    identity: modified === undefined ? [arn, status] : [arn, status, modified],
-    label: version !== undefined ? `${group}.v${version}.${status}` : `${arn.split('/').pop()}.${status}`,
+    identity: lifecycle ? [...identity, lifecycle.stage, lifecycle.stageStatus] : identity,
+    label: lifecycle ? `${packageLabel}.${lifecycle.stage}.${lifecycle.stageStatus}` : `${packageLabel}.${status}`,
     facts: {
       model_package_arn: arn,
       model_package_group_name: group,
       ...(version !== undefined ? { model_package_version: version } : {}),
       model_approval_status: status,
       ...(modified !== undefined ? { model_package_modified_time: modified } : {}),
+      ...(lifecycle ? { model_package_stage: lifecycle.stage, model_package_stage_status: lifecycle.stageStatus } : {}),
     },
   };
+}
+
+/**
+ * The package's lifecycle stage and status when this state change is a change of its lifecycle, undefined otherwise.
+ * SageMaker's event carries the package's whole description, `ModelLifeCycle` included whatever changed, and lists
+ * the changed fields in `UpdatedModelPackageFields`
+ * (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package):
+ * an approval of a package that has a stage is an approval, and keeps the approval's run id and conf.
+ */
+function lifecycleChange(detail: Json): { stage: string; stageStatus: string } | { reason: string } | undefined {
+  const updated = detail.UpdatedModelPackageFields;
+  if (!Array.isArray(updated) || !updated.includes('ModelLifeCycle')) return undefined;
+  const lifecycle = detail.ModelLifeCycle;
+  if (!isObject(lifecycle)) return { reason: `SageMaker ModelLifeCycle is ${describe(lifecycle)}, but UpdatedModelPackageFields names it` };
+  const { Stage: stage, StageStatus: stageStatus } = lifecycle;
+  if (typeof stage !== 'string' || !MODEL_STAGE_PATTERN.test(stage) || stage.length > 63) {
+    return { reason: `SageMaker ModelLifeCycle.Stage is ${describe(stage)}, not a stage name (lowercase letters and digits in hyphen-separated words)` };
+  }
+  if (typeof stageStatus !== 'string' || !LIFECYCLE_VALUE_PATTERN.test(stageStatus)) {
+    return { reason: `SageMaker ModelLifeCycle.StageStatus is ${describe(stageStatus)}, not a stage status` };
+  }
+  return { stage, stageStatus };
 }
 
 /**

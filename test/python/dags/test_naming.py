@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from cdk_mwaa_mlops.config import SAGEMAKER_NAME
 from cdk_mwaa_mlops.naming import client_token, model_package_run_id, resource_name, run_key, state_change_millis
 
@@ -26,11 +27,36 @@ def test_the_deployment_run_id_is_the_one_the_trigger_lambda_gives_the_same_appr
     for case in cases:
         changed = state_change_millis(_described(case))
         assert changed == case.get("lastModifiedTime", case.get("creationTime"))
-        assert model_package_run_id(case["arn"], case["group"], case.get("version"), case["status"], changed) == case["runId"]
+        run_id = model_package_run_id(
+            case["arn"], case["group"], case.get("version"), case["status"], changed, case.get("stage"), case.get("stageStatus")
+        )
+        assert run_id == case["runId"]
+
+
+def test_a_lifecycle_change_is_its_own_run_and_the_approval_run_id_stays():
+    cases = json.loads(SHARED.read_text())
+    staged = [c for c in cases if "stage" in c]
+    assert len(staged) >= 4 and any(c["stageStatus"] != "Approved" for c in staged)
+    for case in staged:
+        args = (case["arn"], case["group"], case.get("version"), case["status"], case.get("lastModifiedTime"))
+        assert model_package_run_id(*args) != case["runId"] == model_package_run_id(*args, case["stage"], case["stageStatus"])
+    assert len({c["runId"] for c in cases}) == len(cases)
+
+
+def test_a_stage_needs_its_status():
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-models/3"
+    with pytest.raises(ValueError, match="stage and stage_status"):
+        model_package_run_id(arn, "churn-models", 3, "Approved", 1, "prod")
+    with pytest.raises(ValueError, match="stage and stage_status"):
+        model_package_run_id(arn, "churn-models", 3, "Approved", 1, stage_status="Approved")
 
 
 def test_approving_a_package_again_is_a_new_deployment_run():
-    cases = [c for c in json.loads(SHARED.read_text()) if c["arn"].endswith("churn-models/3") and "lastModifiedTime" in c]
+    cases = [
+        c
+        for c in json.loads(SHARED.read_text())
+        if c["arn"].endswith("churn-models/3") and "lastModifiedTime" in c and "stage" not in c
+    ]
     assert len(cases) >= 2
     ids = {
         model_package_run_id(c["arn"], c["group"], c["version"], c["status"], state_change_millis(_described(c))) for c in cases
