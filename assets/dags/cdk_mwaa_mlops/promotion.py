@@ -178,14 +178,16 @@ def endpoint_settled(sagemaker: Any, name: str) -> bool:
     return endpoint is None or endpoint["EndpointStatus"] not in SETTLING
 
 
+class EndpointNotSettled(Exception):
+    """The endpoint is still changing when a try's polling budget ends (retried: the next try polls on)."""
+
+
 def wait_for_endpoint(sagemaker: Any, name: str, poll_seconds: int, budget_seconds: float) -> None:
     """Poll until the endpoint settles, for at most `budget_seconds` (MWAA Serverless: no deferral, 3600 s a try)."""
-    from cdk_mwaa_mlops.compat import AirflowFailException
-
     deadline = time.monotonic() + budget_seconds
     while not endpoint_settled(sagemaker, name):
         if time.monotonic() + poll_seconds > deadline:
-            raise AirflowFailException(f"endpoint {name} has not settled within {budget_seconds:.0f} s")
+            raise EndpointNotSettled(f"endpoint {name} has not settled within {budget_seconds:.0f} s; the next try waits on")
         time.sleep(poll_seconds)
 
 

@@ -112,8 +112,9 @@ def promote(config: PipelineConfig, context: dict[str, Any]) -> dict[str, str]:
     return lifecycle
 
 
-def reject(config: PipelineConfig, context: dict[str, Any]) -> None:
-    """After a failed step: roll the stage's endpoint back, set the package Rejected at the stage, fail with both."""
+def reject(config: PipelineConfig, context: dict[str, Any], reason: str | None = None) -> None:
+    """After a failed step: roll the stage's endpoint back, set the package Rejected at the stage, fail with both.
+    `reason`: why (default: what the failed check or verification left in XCom)."""
     from cdk_mwaa_mlops.compat import AirflowFailException, AirflowSkipException
 
     ti = context["ti"]
@@ -121,8 +122,9 @@ def reject(config: PipelineConfig, context: dict[str, Any]) -> None:
     if not resolved:
         raise AirflowSkipException("the run was refused before it chose a stage: nothing to roll back or reject")
     _, stage, view = _stage(config, context)
-    reasons = [r for r in (ti.xcom_pull(task_ids=t, key=promotion.FAILURE) for t in CHECKED_STEPS) if r]
-    reason = reasons[0] if reasons else f"the deployment to stage {stage.name} failed (see the run's failed task)"
+    if reason is None:
+        reasons = [r for r in (ti.xcom_pull(task_ids=t, key=promotion.FAILURE) for t in CHECKED_STEPS) if r]
+        reason = reasons[0] if reasons else f"the deployment to stage {stage.name} failed (see the run's failed task)"
     inspected = ti.xcom_pull(task_ids=INSPECT)
     if inspected is None:
         rolled_back = "nothing was deployed"

@@ -17,6 +17,13 @@ Runner!` warning: the operator runs inside this task, which is what the step is 
 The quality gate fails (it cannot branch: branch and short-circuit operators are not on the service's allowlist), so
 `register` never runs (`upstream_failed`); a missed threshold is `QualityGateFailed`, which names itself in the task's
 error message and log, and the gate's XCom says `verdict: failed` with the metric's value.
+
+With stages (promotion.py), the deployment workflow runs promotion_steps.py's steps, as the provisioned DAG does, with
+the two lifecycle parameters the trigger sends (`model_package_stage`, `model_package_stage_status`). Two differences,
+both from the service's rules: `wait_for_endpoint` polls the stage's endpoint inside its task (up to
+STAGE_WAIT_SECONDS a try, then retried), because an allowlisted SageMakerEndpointSensor can only use the workflow's
+own role, not the stage's; and a failed verification or check rejects the stage within its own task (roll back,
+`Rejected`, fail), because whether the service honours a task's `trigger_rule` is not documented.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ SOURCE = "the workflow definition's config"
 TRAINING_SUBMIT = "start_training"
 EVALUATION_SUBMIT = "evaluate"
 PREPROCESS = "preprocess"
+#: How long one try of a stage's `wait_for_endpoint` polls (the service stops a task after 3600 s).
+STAGE_WAIT_SECONDS = 3300
 
 
 def _config(config: dict[str, Any]) -> PipelineConfig:
@@ -170,11 +179,21 @@ def start_deployment(config: dict[str, Any], deployment_workflow_arn: str, **con
 
 # ---- deployment ----------------------------------------------------------------------------------------------------
 def resolve_package(config: dict[str, Any], **context: Any) -> dict[str, Any]:
-    """The approved package this run deploys, and the names of what it creates (deployment.resolve_deployment)."""
+    """The approved package this run deploys, and the names of what it creates (deployment.resolve_deployment; with
+    stages, promotion.resolve_stage_deployment: the stage too)."""
     from cdk_mwaa_mlops.deployment import resolve_deployment
 
+    settings = _config(config)
+    if settings.stages:
+        return _stage_steps().resolve(settings, context)
     ti = context["ti"]
-    return resolve_deployment(_config(config), context["params"].get("model_package_arn"), ti.dag_id, ti.run_id)
+    return resolve_deployment(settings, context["params"].get("model_package_arn"), ti.dag_id, ti.run_id)
+
+
+def _stage_steps() -> Any:
+    from cdk_mwaa_mlops import promotion_steps
+
+    return promotion_steps
 
 
 def create_model(config: dict[str, Any], **context: Any) -> dict[str, Any]:
@@ -183,6 +202,8 @@ def create_model(config: dict[str, Any], **context: Any) -> dict[str, Any]:
     from cdk_mwaa_mlops.deployment import model_spec
 
     settings = _config(config)
+    if settings.stages:
+        return _stage_steps().create_model(settings, context)
     operator = SageMakerModelOperator(task_id=_task_id(context), aws_conn_id=settings.aws_conn_id, config=model_spec(settings))
     return _run(operator, context)
 
@@ -193,6 +214,8 @@ def create_endpoint_config(config: dict[str, Any], **context: Any) -> dict[str, 
     from cdk_mwaa_mlops.deployment import endpoint_config_spec
 
     settings = _config(config)
+    if settings.stages:
+        return _stage_steps().create_endpoint_config(settings, context)
     operator = SageMakerEndpointConfigOperator(
         task_id=_task_id(context), aws_conn_id=settings.aws_conn_id, config=endpoint_config_spec(settings)
     )
@@ -207,14 +230,51 @@ def deploy_endpoint(config: dict[str, Any], **context: Any) -> dict[str, Any]:
     from cdk_mwaa_mlops.deployment import DEPLOY_OPERATION, endpoint_spec
 
     settings = _config(config)
+    if settings.stages:
+        return _stage_steps().deploy(settings, context)
     return _submit(
         SageMakerEndpointOperator, {"config": endpoint_spec(settings), "operation": DEPLOY_OPERATION}, settings, context
     )
 
 
 def verify_endpoint(config: dict[str, Any], **context: Any) -> str:
-    """The endpoint serves the new config, or the deployment rolled back (deployment.check_endpoint)."""
+    """The endpoint serves the new config, or the deployment rolled back (deployment.check_endpoint); with stages, a
+    stage that fails verification is rejected (promotion_steps.reject)."""
     from cdk_mwaa_mlops.deployment import check_endpoint
 
+    settings = _config(config)
+    if settings.stages:
+        return _rejecting(settings, context, _stage_steps().verify)
     expected = context["ti"].xcom_pull(task_ids="create_endpoint_config")["EndpointConfig"]["EndpointConfigName"]
-    return check_endpoint(_config(config), expected)
+    return check_endpoint(settings, expected)
+
+
+# ---- deployment through stages (promotion_steps.py) ----------------------------------------------------------------
+def inspect_stage(config: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """What the stage's endpoint serves before the run (what a failed stage rolls back to)."""
+    return _stage_steps().inspect(_config(config), context)
+
+
+def wait_for_endpoint(config: dict[str, Any], **context: Any) -> None:
+    """Poll the stage's endpoint (as its deploy role) until it settles; a try that runs out of time is retried."""
+    _stage_steps().wait(_config(config), context, STAGE_WAIT_SECONDS)
+
+
+def check_stage(config: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """The stage's checks on its endpoint; a stage that fails them is rejected."""
+    settings = _config(config)
+    return _rejecting(settings, context, _stage_steps().check)
+
+
+def promote(config: dict[str, Any], **context: Any) -> dict[str, str]:
+    """Move the package on in the registry: the next stage (Approved or PendingApproval by the gate), or Deployed."""
+    return _stage_steps().promote(_config(config), context)
+
+
+def _rejecting(settings: PipelineConfig, context: dict[str, Any], step: Any) -> Any:
+    """Run the step; when it fails, reject the stage here (roll back, Rejected) and fail with what was done."""
+    try:
+        return step(settings, context)
+    except AirflowFailException as failed:
+        _stage_steps().reject(settings, context, str(failed))
+        raise

@@ -146,6 +146,7 @@ export function deploymentDefinition(i: DefinitionInputs): Json {
   checkServerlessLimits(i.config, i.preprocessingTimeoutMinutes);
   if (!i.deploymentWorkflowName) throw new Error('deploymentDefinition: deploymentWorkflowName is required');
   const config = i.config;
+  if (Array.isArray(config.stages)) return stageDeploymentDefinition(i.deploymentWorkflowName, config);
   const deployment = section(config, 'deployment');
   if (deployment.mode === 'none') {
     throw new Error("deploymentDefinition: deployment.mode is 'none': this pipeline only registers packages and has no deployment workflow");
@@ -162,6 +163,28 @@ export function deploymentDefinition(i: DefinitionInputs): Json {
   };
   // One deployment at a time: an endpoint that is updating refuses another update (as the provisioned DAG).
   return dag(i.deploymentWorkflowName, config, tasks, 1);
+}
+
+/**
+ * The deployment workflow of a pipeline with stages: resolve the package and the stage → inspect the stage's endpoint →
+ * model → endpoint config → deploy → wait → verify → checks → promote (assets/dags/cdk_mwaa_mlops/promotion_steps.py).
+ * The wait is a step, not the allowlisted endpoint sensor: the stage's endpoint is reached through the stage's deploy
+ * role, which the sensor cannot assume. A failed verification or check rejects the stage within its task.
+ */
+function stageDeploymentDefinition(name: string, config: Json): Json {
+  const tasks: Json = {
+    resolve_package: step('resolve_package', config),
+    inspect_stage: step('inspect_stage', config, ['resolve_package']),
+    create_model: step('create_model', config, ['inspect_stage']),
+    create_endpoint_config: step('create_endpoint_config', config, ['create_model']),
+    deploy_endpoint: step('deploy_endpoint', config, ['create_endpoint_config']),
+    // Each try polls up to the task limit; as many tries as the service allows.
+    wait_for_endpoint: { ...step('wait_for_endpoint', config, ['deploy_endpoint']), retries: SERVERLESS_LIMITS.retries },
+    verify_endpoint: step('verify_endpoint', config, ['wait_for_endpoint']),
+    check_stage: step('check_stage', config, ['verify_endpoint']),
+    promote: step('promote', config, ['check_stage']),
+  };
+  return dag(name, config, tasks, 1);
 }
 
 /**
@@ -196,13 +219,17 @@ export function checkServerlessLimits(config: Record<string, unknown>, preproces
     problems.push(`preprocessing.timeout: ${preprocessingTimeoutMinutes} minutes is longer than a serverless workflow can wait ` +
       `for the Glue job (at most ${Math.floor(jobLimit / 60)} minutes: ${waits}, less ${JOB_START_MARGIN_SECONDS} s to start it)`);
   }
-  const deployment = section(config, 'deployment');
-  const rollout = rolloutSeconds(deployment);
   const endpointLimit = budget - ENDPOINT_START_MARGIN_SECONDS;
-  if (rollout !== undefined && rollout > endpointLimit) {
-    problems.push(`deployment trafficShifting and terminationWait: a blue/green update takes ${rollout} s of waits ` +
-      '(traffic shifting steps and termination wait), more than a serverless workflow can wait for an endpoint ' +
-      `(at most ${endpointLimit} s: ${waits}, less ${ENDPOINT_START_MARGIN_SECONDS} s for SageMaker to launch the new fleet)`);
+  const deployments: Array<[string, Json]> = Array.isArray(config.stages)
+    ? config.stages.map((stage, index) => [`stages[${index}].deployment`, section(stage as Json, 'deployment')])
+    : [['deployment', section(config, 'deployment')]];
+  for (const [where, deployment] of deployments) {
+    const rollout = rolloutSeconds(deployment);
+    if (rollout !== undefined && rollout > endpointLimit) {
+      problems.push(`${where} trafficShifting and terminationWait: a blue/green update takes ${rollout} s of waits ` +
+        '(traffic shifting steps and termination wait), more than a serverless workflow can wait for an endpoint ' +
+        `(at most ${endpointLimit} s: ${waits}, less ${ENDPOINT_START_MARGIN_SECONDS} s for SageMaker to launch the new fleet)`);
+    }
   }
   for (const [where, value] of strings(config, '')) {
     if (/\{\{|\{%|\{#/.test(value)) {

@@ -9,7 +9,7 @@ import { DefinitionInputs, deploymentDefinition, trainingDefinition } from '../.
 const [input, output] = process.argv.slice(2);
 const pipelines = JSON.parse(readFileSync(input, 'utf-8')) as DefinitionInputs[];
 const written = pipelines.map((inputs) => {
-  const deploys = (inputs.config.deployment as { mode?: string }).mode !== 'none';
+  const deploys = (inputs.config.deployment as { mode?: string } | undefined)?.mode !== 'none';
   return {
     ...inputs,
     training: trainingDefinition(inputs),
