@@ -63,6 +63,10 @@ def requests_for(call: Call, account: str, region: str, keys: dict[str, str]) ->
         return _s3(call, keys)
     if call.service == "sagemaker":
         return _sagemaker(call, sm)
+    if call.service == "sts" and action == "AssumeRole":  # authorized by the caller's policies and the role's trust
+        return [Request("sts:AssumeRole", p["RoleArn"])]
+    if call.service == "sagemaker-runtime" and action == "InvokeEndpoint":
+        return [Request("sagemaker:InvokeEndpoint", f"{sm}:endpoint/{p['EndpointName'].lower()}")]
     if call.service == "mwaa-serverless" and action == "StartWorkflowRun":  # IAM prefix airflow-serverless
         return [Request("airflow-serverless:StartWorkflowRun", p["WorkflowArn"])]
     raise KeyError(f"no IAM mapping for {call.service}:{action}; add it to iam_requests.py")
@@ -74,7 +78,17 @@ def _sagemaker(call: Call, sm: str) -> list[Request]:
         return [Request(f"sagemaker:{action}", "*")]
     if action in ("DescribeModelPackage", "UpdateModelPackage"):
         name = p.get("ModelPackageName") or p["ModelPackageArn"]
-        return [Request(f"sagemaker:{action}", name if name.startswith("arn:") else f"{sm}:model-package/{name}")]
+        lifecycle = p.get("ModelLifeCycle")
+        # https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-staging-construct-set-up.html
+        stage = (
+            (
+                ("sagemaker:ModelLifeCycle:stage", lifecycle["Stage"]),
+                ("sagemaker:ModelLifeCycle:stageStatus", lifecycle["StageStatus"]),
+            )
+            if lifecycle
+            else ()
+        )
+        return [Request(f"sagemaker:{action}", name if name.startswith("arn:") else f"{sm}:model-package/{name}", stage)]
     if action == "CreateModelPackage":
         # The registry assigns the version; any version of the group is the same resource pattern.
         arn = f"{sm}:model-package/{p['ModelPackageGroupName'].lower()}/1"
@@ -87,6 +101,14 @@ def _sagemaker(call: Call, sm: str) -> list[Request]:
             requests = [Request(f"sagemaker:{action}", arn)]
             if action in ("CreateEndpoint", "UpdateEndpoint"):  # authorized on the endpoint config it names, too
                 requests.append(Request(f"sagemaker:{action}", f"{sm}:endpoint-config/{p['EndpointConfigName'].lower()}"))
+            if action == "CreateModel":  # from another account's package: authorized on the package too (its group policy)
+                named = [p.get("PrimaryContainer", {}), *p.get("Containers", [])]
+                packages = [c["ModelPackageName"] for c in named if c.get("ModelPackageName", "").startswith("arn:")]
+                requests += [
+                    Request("sagemaker:CreateModel", package, (), "CreateModel names another account's package")
+                    for package in packages
+                    if package.split(":")[4] != sm.split(":")[4]
+                ]
             if action.startswith("Create"):
                 requests += _tags_on_create(p, arn, action)
                 role = p.get("RoleArn") or p.get("ExecutionRoleArn")
