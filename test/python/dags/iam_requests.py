@@ -101,11 +101,14 @@ def _sagemaker(call: Call, sm: str) -> list[Request]:
             requests = [Request(f"sagemaker:{action}", arn)]
             if action in ("CreateEndpoint", "UpdateEndpoint"):  # authorized on the endpoint config it names, too
                 requests.append(Request(f"sagemaker:{action}", f"{sm}:endpoint-config/{p['EndpointConfigName'].lower()}"))
-            if action == "CreateModel":  # from another account's package: authorized on the package too (its group policy)
+            if action == "CreateModel":
+                # From another account's package: the IAM reference gives CreateModel no model-package resource, so
+                # the package is taken to be read as the caller (DescribeModelPackage, which the package's group
+                # policy and the caller's policy must both allow). An assumption only an AWS account can confirm.
                 named = [p.get("PrimaryContainer", {}), *p.get("Containers", [])]
                 packages = [c["ModelPackageName"] for c in named if c.get("ModelPackageName", "").startswith("arn:")]
                 requests += [
-                    Request("sagemaker:CreateModel", package, (), "CreateModel names another account's package")
+                    Request("sagemaker:DescribeModelPackage", package, (), "CreateModel names another account's package")
                     for package in packages
                     if package.split(":")[4] != sm.split(":")[4]
                 ]
