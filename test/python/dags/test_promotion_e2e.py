@@ -461,3 +461,46 @@ def test_the_run_role_sets_only_the_lifecycle_statuses_the_runs_set(outcome, sta
     decisions = decide(allowed + forged, execution_role, PIPELINE_ACCOUNT, roles, stacks)
     assert decisions[: len(allowed)] == ["Allowed"] * len(allowed)
     assert "Allowed" not in decisions[len(allowed) :], decisions
+
+
+def lifecycle_event(package: str, stage: str, status: str) -> dict:
+    """The registry's event for a change of the package's lifecycle (UpdatedModelPackageFields names ModelLifeCycle:
+    https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-model-package)."""
+    from test_dag_runs import registry_event
+
+    event = registry_event(boto3.client("sagemaker").describe_model_package(ModelPackageName=package))
+    event.update(account=PIPELINE_ACCOUNT, region=REGION)
+    event["detail"].update(UpdatedModelPackageFields=["ModelLifeCycle"], ModelLifeCycle={"Stage": stage, "StageStatus": status})
+    return event
+
+
+def test_a_redelivered_lifecycle_event_starts_no_second_run(outcome, pipelines):
+    """The gate's Approved event for prod, delivered twice to the bundled trigger handler, which calls this Airflow's
+    API server: the first starts the prod deployment with the stage in its conf, the second gets 409."""
+    from airflow.models.dagrun import DagRun
+    from airflow_api import airflow_api_server, send_trigger_event
+    from cdk_mwaa_mlops.naming import model_package_run_id
+
+    churn = pipelines["churn"]
+    package = outcome.second
+    boto3.client("sagemaker").update_model_package(
+        ModelPackageArn=package, ModelLifeCycle={"Stage": "prod", "StageStatus": "Approved"}
+    )
+    event = lifecycle_event(package, "prod", "Approved")
+    before = {r.run_id for r in DagRun.find(dag_id=churn["deployment"])}
+    with airflow_api_server() as url:
+        first = send_trigger_event(url, churn["deployment"], event)
+        again = send_trigger_event(url, churn["deployment"], event)
+    assert (first["result"]["outcome"], again["result"]["outcome"]) == ("triggered", "already_triggered")
+    (started,) = [r for r in DagRun.find(dag_id=churn["deployment"]) if r.run_id not in before]
+    detail = event["detail"]
+    assert started.run_id == model_package_run_id(
+        package,
+        detail["ModelPackageGroupName"],
+        detail["ModelPackageVersion"],
+        "Approved",
+        detail.get("LastModifiedTime") or detail["CreationTime"],
+        "prod",
+        "Approved",
+    )
+    assert (started.conf["model_package_stage"], started.conf["model_package_stage_status"]) == ("prod", "Approved")
