@@ -55,26 +55,27 @@ def build_promotion_dag(config: PipelineConfig) -> DAG:
         doc_md=__doc__,
     ) as dag:
 
-        @task(task_id=steps.RESOLVE)
+        @task(task_id=steps.RESOLVE, multiple_outputs=False)
         def resolve_package(**context: Any) -> dict[str, Any]:
             return steps.resolve(config, context)
 
-        @task(task_id="inspect_stage")
+        @task(task_id="inspect_stage", multiple_outputs=False)
         def inspect_stage(**context: Any) -> dict[str, Any]:
             return steps.inspect(config, context)
 
-        @task(task_id="create_model")
+        @task(task_id="create_model", multiple_outputs=False)
         def create_model(**context: Any) -> dict[str, Any]:
             return steps.create_model(config, context)
 
-        @task(task_id="create_endpoint_config")
+        @task(task_id="create_endpoint_config", multiple_outputs=False)
         def create_endpoint_config(**context: Any) -> dict[str, Any]:
             return steps.create_endpoint_config(config, context)
 
-        @task(task_id="deploy_endpoint")
+        @task(task_id="deploy_endpoint", multiple_outputs=False)
         def deploy_endpoint(**context: Any) -> dict[str, Any]:
             return steps.deploy(config, context)
 
+        # A task's dict return value is one XCom (Airflow 3.0 would push each key, and refuses a None value).
         # Rescheduled between pokes: no worker slot is held while SageMaker creates or updates the endpoint.
         @task.sensor(
             task_id="wait_for_endpoint",
@@ -85,15 +86,15 @@ def build_promotion_dag(config: PipelineConfig) -> DAG:
         def wait_for_endpoint(**context: Any) -> bool:
             return steps.settled(config, context)
 
-        @task(task_id="verify_endpoint")
+        @task(task_id="verify_endpoint", multiple_outputs=False)
         def verify_endpoint(**context: Any) -> str:
             return steps.verify(config, context)
 
-        @task(task_id="check_stage")
+        @task(task_id="check_stage", multiple_outputs=False)
         def check_stage(**context: Any) -> dict[str, Any]:
             return steps.check(config, context)
 
-        @task(task_id="promote")
+        @task(task_id="promote", multiple_outputs=False)
         def promote(**context: Any) -> dict[str, str]:
             return steps.promote(config, context)
 

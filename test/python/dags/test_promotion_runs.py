@@ -101,10 +101,11 @@ def in_account(account: str, service: str):
     )
 
 
-def run(dagbag, conf: dict, dag=None):
-    """One run; every param is given (dag.test() keeps an earlier run's conf values in the DAG's params)."""
+def run(dagbag, conf: dict):
+    """One run of a DAG built for it (dag.test() runs every task in this process: a DAG that ran before keeps its
+    notifier's rendered message and AWS client, which Airflow 3.0 cannot copy); every param is given."""
     conf = {"model_package_arn": None, "model_package_stage": None, "model_package_stage_status": None, **conf}
-    dag_run = (dag or dagbag.get_dag(DAG_ID)).test(run_conf=conf)
+    dag_run = fresh_dag().test(run_conf=conf)
     return dag_run, {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
 
@@ -206,7 +207,7 @@ def test_a_failing_check_rolls_the_stage_back_rejects_the_package_there_and_noti
     calls.calls.clear()
     calls.lifecycles.clear()
     calls.failing_endpoints.add("demo--prod")
-    dag_run, states = run(dagbag, stage_conf(package, "prod"), fresh_dag())
+    dag_run, states = run(dagbag, stage_conf(package, "prod"))
     assert dag_run.state == "failed"
     assert (states["check_stage"], states["reject"], states["promote"]) == ("failed", "failed", "upstream_failed"), states
 
@@ -219,8 +220,7 @@ def test_a_failing_check_rolls_the_stage_back_rejects_the_package_there_and_noti
     assert f"rolled back to {previous}" in rejected["StageDescription"]
     assert lifecycle(before)["StageStatus"] == "Deployed"  # the package the stage still serves
     # Both failed tasks notify. (dag.test() runs every task in this process with one notifier, which keeps the message
-    # it rendered first, so the run uses a DAG of its own and only the first message is its own; a worker parses the
-    # DAG file for each task, so there each message names its task.)
+    # it rendered first; a worker parses the DAG file for each task, so there each message names its task.)
     published = [c.params["Message"][0] for c in calls.calls if c.action == "Publish"]
     assert len(published) == 2
     assert f"Task check_stage of DAG {DAG_ID} failed in run {dag_run.run_id}" in published[0]
