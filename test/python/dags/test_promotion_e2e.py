@@ -178,6 +178,7 @@ def aws(dagbag, pipelines) -> Iterator[World]:
     yield World(stand_in, recorder)
     recorder.stop()
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    urllib.request.urlopen(urllib.request.Request(f"{stand_in.endpoint_url}/moto-api/reset", method="POST")).close()
     stand_in.stop()
 
 

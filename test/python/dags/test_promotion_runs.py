@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.request
 
 import boto3
 import pytest
@@ -45,6 +46,9 @@ def dagbag(airflow_db):
 def aws(dagbag):
     stand_in = AwsStandIn()
     stand_in.start()
+    # moto's backends live in this process: start from an empty AWS, and leave one (the other proofs name the same
+    # buckets and groups).
+    urllib.request.urlopen(urllib.request.Request(f"{stand_in.endpoint_url}/moto-api/reset", method="POST")).close()
     os.environ["AWS_ENDPOINT_URL"] = stand_in.endpoint_url
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="ml-data", CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -54,6 +58,7 @@ def aws(dagbag):
     boto3.client("sns").create_topic(Name="mlops-alerts")
     yield stand_in
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    urllib.request.urlopen(urllib.request.Request(f"{stand_in.endpoint_url}/moto-api/reset", method="POST")).close()
     stand_in.stop()
 
 

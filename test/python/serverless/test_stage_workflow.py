@@ -61,6 +61,7 @@ def aws(workflow):
     boto3.client("sagemaker").create_model_package_group(ModelPackageGroupName=GROUP)
     yield stand_in
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    urllib.request.urlopen(urllib.request.Request(f"{stand_in.endpoint_url}/moto-api/reset", method="POST")).close()
     stand_in.stop()
 
 
