@@ -129,3 +129,13 @@ def test_a_failing_check_rejects_the_stage_in_its_task_and_rolls_it_back(workflo
     assert "rolled back to demo--dev-config-" in rejected["StageDescription"]
     dev = [c for c in aws.calls if c.action == "UpdateEndpoint" and c.role_arn == DEV["role_arn"]]
     assert dev[-1].params["EndpointConfigName"].startswith("demo--dev-config-")
+
+
+def test_a_stage_whose_blue_green_rollout_outlasts_the_wait_budget_is_refused_naming_the_stage():
+    import subprocess
+
+    config = staged()
+    config["stages"][1]["deployment"]["traffic_shifting"] = {"type": "LINEAR", "step_percent": 10, "wait_seconds": 3600}
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        write_definitions([pipeline_inputs("demo", config)])
+    assert "stages[1].deployment trafficShifting and terminationWait" in refused.value.stderr
