@@ -88,12 +88,12 @@ const PROMOTION_REGION = 'eu-west-1';
  * it waits in the registry for a person to approve production. The pipeline runs on MWAA Serverless.
  */
 export class MwaaMlopsPromotionExampleStack extends Stack {
-  public readonly pipeline: MwaaMlopsPipeline;
   /** The production endpoint, shared by the pipeline's stage and the production account's target. */
   public static readonly PRODUCTION = EndpointDeployment.realTime({
     initialInstanceCount: 2,
     trafficShifting: TrafficShifting.linear(25, Duration.minutes(5)),
   });
+  public readonly pipeline: MwaaMlopsPipeline;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, {

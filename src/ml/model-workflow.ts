@@ -34,11 +34,11 @@ import { AirflowEnvironment } from '../airflow/airflow-environment';
 import { IAirflowEnvironment } from '../airflow/airflow-environment-base';
 import { AirflowVersion } from '../airflow/airflow-version';
 import { validateNumber } from '../private/validate-number';
-import { ServerlessOrchestrationOptions } from '../serverless/orchestration';
 import { DeploymentStage } from '../promotion/deployment-stage';
 import { createLocalStageTargets, shareWithStageAccounts } from '../promotion/private/pipeline-share';
 import { ResolvedStage, resolveStages } from '../promotion/private/pipeline-stages';
 import { PromotionTarget } from '../promotion/promotion-target';
+import { ServerlessOrchestrationOptions } from '../serverless/orchestration';
 import { ServerlessWorkflow } from '../serverless/serverless-workflow';
 
 /** The DAG folder the library ships: the DAG file, its builder package and the config folder. */

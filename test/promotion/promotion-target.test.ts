@@ -57,6 +57,7 @@ describe('PromotionTarget, real-time stage in another account', () => {
           'sagemaker:DescribeEndpointConfig', 'sagemaker:DeleteEndpointConfig', 'sagemaker:AddTags'],
         resources: [sagemaker('model/churn--prod-model-*'), sagemaker('endpoint-config/churn--prod-config-*')],
       },
+      { actions: ['sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint'], resources: [sagemaker('endpoint-config/churn--prod-config-*')] },
       {
         actions: ['sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint',
           'sagemaker:InvokeEndpoint', 'sagemaker:AddTags'],

@@ -135,6 +135,12 @@ export function createStageDeployRole(scope: Construct, options: StageDeployRole
     ],
     resources: [sagemaker('model', `${prefix}model-*`), sagemaker('endpoint-config', `${prefix}config-*`)],
   }), `the deployment runs name each package's model and endpoint config ${prefix}model-<run key> and ${prefix}config-<run key>.`);
+  // CreateEndpoint and UpdateEndpoint are authorized on the endpoint config they name as well as on the endpoint
+  // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html).
+  addWildcardStatement(role, new iam.PolicyStatement({
+    actions: ['sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint'],
+    resources: [sagemaker('endpoint-config', `${prefix}config-*`)],
+  }), `the deployment runs name each endpoint config ${prefix}config-<run key>, and an endpoint update names the config it serves.`);
   role.addToPrincipalPolicy(new iam.PolicyStatement({
     actions: [
       'sagemaker:CreateEndpoint', 'sagemaker:UpdateEndpoint', 'sagemaker:DescribeEndpoint', 'sagemaker:DeleteEndpoint',
