@@ -5,6 +5,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { EndpointDeployment, TrafficShifting } from '../../src/ml/endpoint-deployment';
 import { pipelineConfig, PipelineConfigValues } from '../../src/ml/private/pipeline-config';
+import { PromotionGate } from '../../src/promotion/deployment-stage';
+import { resolveStages } from '../../src/promotion/private/pipeline-stages';
 import {
   checkServerlessLimits, deploymentDefinition, PYTHON_OPERATOR, RUN_PARAMETERS, SENSORS, SERVERLESS_CODE_DIRECTORY,
   SERVERLESS_CODE_EXCLUDE, SERVERLESS_LIMITS, STEPS_MODULE, trainingDefinition, WAIT_BUDGET_SECONDS,
@@ -116,6 +118,25 @@ describe('deploymentDefinition', () => {
     ]);
     expect(tasks.wait_for_endpoint).toMatchObject({ operator: SENSORS.endpoint, endpoint_name: 'churn', dependencies: ['deploy_endpoint'] });
     expect((deploymentDefinition(inputs())['churn-deployment'] as any).max_active_runs).toBe(1);
+  });
+
+  test('with stages: the promotion steps in order, each waiting for the one before, no sensor, and the lifecycle parameters', () => {
+    const stack = new Stack(new App(), 'Staged', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const stages = resolveStages(stack, 'churn', [
+      { name: 'dev', deployment: EndpointDeployment.serverless(), gate: PromotionGate.AUTOMATIC },
+      { name: 'prod', account: '210987654321' },
+    ]);
+    const definition = deploymentDefinition(inputs({ stages, endpointName: undefined }));
+    const tasks = tasksOf(definition, 'churn-deployment');
+    const steps = ['resolve_package', 'inspect_stage', 'create_model', 'create_endpoint_config', 'deploy_endpoint',
+      'wait_for_endpoint', 'verify_endpoint', 'check_stage', 'promote'];
+    expect(Object.keys(tasks)).toEqual(steps);
+    steps.slice(1).forEach((id, i) => expect(tasks[id].dependencies).toEqual([steps[i]]));
+    // The allowlisted endpoint sensor cannot assume the stage's role: every step is the package's own callable.
+    for (const task of Object.values(tasks)) expect(task.operator).toBe(PYTHON_OPERATOR);
+    const params = (definition['churn-deployment'] as any).params;
+    expect(params).toHaveProperty('model_package_stage', null);
+    expect(params).toHaveProperty('model_package_stage_status', null);
   });
 
   test('a pipeline that only registers has no deployment workflow', () => {
