@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { EndpointDeployment, TrafficShifting } from '../../src/ml/endpoint-deployment';
@@ -8,7 +8,7 @@ import { pipelineConfig, PipelineConfigValues } from '../../src/ml/private/pipel
 import { PromotionGate } from '../../src/promotion/deployment-stage';
 import { resolveStages } from '../../src/promotion/private/pipeline-stages';
 import {
-  checkServerlessLimits, deploymentDefinition, PYTHON_OPERATOR, RUN_PARAMETERS, SENSORS, SERVERLESS_CODE_DIRECTORY,
+  checkServerlessLimits, deploymentDefinition, driftDefinition, PYTHON_OPERATOR, RUN_PARAMETERS, SENSORS, SERVERLESS_CODE_DIRECTORY,
   SERVERLESS_CODE_EXCLUDE, SERVERLESS_LIMITS, STEPS_MODULE, trainingDefinition, WAIT_BUDGET_SECONDS,
 } from '../../src/serverless/private/definitions';
 
@@ -46,6 +46,27 @@ function inputs(overrides: Partial<PipelineConfigValues> = {}) {
     trainingWorkflowName: 'churn-training',
     deploymentWorkflowName: 'churn-deployment',
     deploymentWorkflowArn: DEPLOYMENT_ARN,
+    driftWorkflowName: 'churn-drift',
+  };
+}
+
+/** The config's `drift` section (drift-contract.md), as the CDK writes it. */
+function driftSection(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    dag_id_suffix: 'drift',
+    capture_prefix: 'capture/churn/',
+    sampling_percentage: 100,
+    image_uri: '141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3',
+    script_uri: 's3://ml-data/artifacts/churn/code/drift/0123456789abcdef/drift_check.py',
+    instance_type: 'ml.m5.large',
+    max_runtime_seconds: 3600,
+    baseline_sample_rows: 10000,
+    psi_threshold: 0.2,
+    ks_alpha: 0.05,
+    min_rows: 100,
+    cool_down_seconds: 86400,
+    metric_namespace: 'CdkMwaaMlops/Drift',
+    ...overrides,
   };
 }
 
@@ -141,6 +162,99 @@ describe('deploymentDefinition', () => {
 
   test('a pipeline that only registers has no deployment workflow', () => {
     expect(() => deploymentDefinition(inputs({ deployment: EndpointDeployment.none() }))).toThrow(/deployment.mode is 'none'/);
+  });
+});
+
+describe('with drift detection', () => {
+  const drifting = () => inputs({ drift: driftSection() });
+
+  test('training: the cool-down first, the baseline (+ wait) beside training after preprocessing, register after both', () => {
+    const config = pipelineConfig(values({ drift: driftSection() }));
+    const tasks = tasksOf(trainingDefinition(drifting()), 'churn-training');
+    expect(Object.keys(tasks)).toEqual([
+      'cool_down', 'resolve_run', 'preprocess', 'wait_for_preprocessing', 'drift_baseline', 'wait_for_baseline', 'start_training',
+      'wait_for_training', 'train', 'evaluate', 'wait_for_evaluation', 'quality_gate', 'register', 'start_deployment',
+    ]);
+    expect(tasks.cool_down.dependencies).toBeUndefined();
+    expect(tasks.resolve_run.dependencies).toEqual(['cool_down']);
+    expect(tasks.drift_baseline).toMatchObject({
+      operator: PYTHON_OPERATOR, python_callable: `${STEPS_MODULE}.drift_baseline`, dependencies: ['wait_for_preprocessing'],
+    });
+    expect(tasks.drift_baseline.op_kwargs.config).toEqual(config);
+    expect(tasks.start_training.dependencies).toEqual(['wait_for_preprocessing']);
+    expect(tasks.wait_for_baseline).toMatchObject({
+      operator: SENSORS.processing,
+      job_name: "{{ ti.xcom_pull(task_ids='drift_baseline')['Processing']['ProcessingJobName'] }}",
+      dependencies: ['drift_baseline'],
+      mode: 'poke',
+      timeout: WAIT_BUDGET_SECONDS,
+      retries: SERVERLESS_LIMITS.retries,
+    });
+    expect(tasks.register.dependencies).toEqual(['quality_gate', 'wait_for_baseline']);
+  });
+
+  test('without drift the training workflow has no drift step', () => {
+    const tasks = tasksOf(trainingDefinition(inputs()), 'churn-training');
+    expect(Object.keys(tasks).filter((id) => /drift|baseline|cool_down/.test(id))).toEqual([]);
+    expect(tasks.resolve_run.dependencies).toBeUndefined();
+  });
+
+  test('the drift workflow: resolve, submit the check, wait for it; manual only, one run at a time, the trigger\'s params', () => {
+    const definition = driftDefinition(drifting());
+    const tasks = tasksOf(definition, 'churn-drift');
+    expect(Object.keys(tasks)).toEqual(['resolve_drift', 'drift_check', 'wait_for_drift_check']);
+    expect(tasks.resolve_drift).toMatchObject({ operator: PYTHON_OPERATOR, python_callable: `${STEPS_MODULE}.resolve_drift` });
+    expect(tasks.resolve_drift.dependencies).toBeUndefined();
+    expect(tasks.drift_check).toMatchObject({ python_callable: `${STEPS_MODULE}.drift_check`, dependencies: ['resolve_drift'] });
+    expect(tasks.drift_check.op_kwargs.config.drift).toEqual(driftSection());
+    expect(tasks.wait_for_drift_check).toMatchObject({
+      operator: SENSORS.processing,
+      job_name: "{{ ti.xcom_pull(task_ids='drift_check')['Processing']['ProcessingJobName'] }}",
+      dependencies: ['drift_check'],
+      mode: 'poke',
+      poke_interval: 60,
+      timeout: WAIT_BUDGET_SECONDS,
+      retries: SERVERLESS_LIMITS.retries,
+    });
+    const dag = definition['churn-drift'] as Record<string, any>;
+    expect(dag).toMatchObject({ dag_id: 'churn-drift', schedule: null, max_active_runs: 1 });
+    expect(Object.keys(dag.params).sort()).toEqual([...RUN_PARAMETERS].sort());
+    expect(dag.params).toMatchObject({ schedule_rule_arn: null, scheduled_time: null });
+    expect(Buffer.byteLength(JSON.stringify(definition))).toBeLessThan(SERVERLESS_LIMITS.definitionBytes / 4);
+  });
+
+  test('the training definition with drift stays below half the service\'s size limit', () => {
+    expect(Buffer.byteLength(JSON.stringify(trainingDefinition(drifting())))).toBeLessThan(SERVERLESS_LIMITS.definitionBytes / 2);
+  });
+
+  test('the run parameters hold the alarm\'s and the schedule\'s facts the trigger sends', () => {
+    expect(RUN_PARAMETERS).toEqual(expect.arrayContaining([
+      'alarm_name', 'alarm_arn', 'alarm_state', 'alarm_previous_state', 'alarm_reason', 'alarm_state_time',
+      'schedule_rule_arn', 'scheduled_time',
+    ]));
+    expect(new Set(RUN_PARAMETERS).size).toBe(RUN_PARAMETERS.length);
+  });
+
+  test('a drift workflow needs its name, a drift section and one real-time endpoint', () => {
+    expect(() => driftDefinition({ ...drifting(), driftWorkflowName: undefined })).toThrow(/driftWorkflowName is required/);
+    expect(() => driftDefinition(inputs())).toThrow(/has no drift section/);
+    expect(() => driftDefinition(inputs({ drift: driftSection(), deployment: EndpointDeployment.serverless() })))
+      .toThrow(/one real-time endpoint/);
+  });
+
+  test('a drift job longer than the sensor can wait is refused naming drift.maxRuntime, in every definition', () => {
+    const long = inputs({ drift: driftSection({ max_runtime_seconds: 4 * 3600 }) });
+    const refusal = /drift.maxRuntime: 14400 s is longer than a serverless workflow can wait for a drift processing job .*at most 13500 s/;
+    expect(() => driftDefinition(long)).toThrow(refusal);
+    expect(() => trainingDefinition(long)).toThrow(refusal);
+    expect(() => checkServerlessLimits(long.config)).toThrow(refusal);
+    expect(() => driftDefinition(inputs({ drift: driftSection({ max_runtime_seconds: 13500 }) }))).not.toThrow();
+  });
+
+  test('a drift runtime that is a token is not checked', () => {
+    const stack = new Stack(new App());
+    const runtime = new CfnParameter(stack, 'Runtime', { type: 'Number' }).valueAsNumber;
+    expect(() => driftDefinition(inputs({ drift: driftSection({ max_runtime_seconds: runtime }) }))).not.toThrow();
   });
 });
 

@@ -7,7 +7,8 @@ import { DagResources, dagStatements } from './dag-grants';
 import { grantWorkflowRuns } from './nag';
 import { ServerlessOrchestrationOptions } from '../../serverless/orchestration';
 import {
-  checkServerlessLimits, deploymentDefinition, SERVERLESS_CODE_DIRECTORY, SERVERLESS_CODE_EXCLUDE, trainingDefinition,
+  checkServerlessLimits, deploymentDefinition, driftDefinition, SERVERLESS_CODE_DIRECTORY, SERVERLESS_CODE_EXCLUDE,
+  trainingDefinition,
 } from '../../serverless/private/definitions';
 import { ServerlessWorkflow } from '../../serverless/serverless-workflow';
 import { WorkflowCode, WorkflowDefinition } from '../../serverless/workflow-source';
@@ -26,15 +27,15 @@ export interface ServerlessWorkflowsProps {
 }
 
 /**
- * A pipeline on MWAA Serverless: its training workflow and, when it deploys, its deployment workflow, each with the
- * grants of its own DAG only. The definitions are written to the data bucket under `workflows/<pipeline>/`; the code
+ * A pipeline on MWAA Serverless: its training workflow, when it deploys its deployment workflow, and with drift
+ * detection its drift workflow, each with the grants of its own DAG only. The definitions are written to the data bucket under `workflows/<pipeline>/`; the code
  * package is the DAGs' Python package, so both modes run the same task logic.
  */
 export function createServerlessWorkflows(scope: Construct, props: ServerlessWorkflowsProps) {
   checkServerlessLimits(props.config, props.preprocessingTimeoutMinutes);
   const p = props.resources.pipelineName;
   const base = Names.uniqueResourceName(scope, { maxLength: 60, separator: '-' });
-  const names = { training: `${base}-training`, deployment: `${base}-deployment` };
+  const names = { training: `${base}-training`, deployment: `${base}-deployment`, drift: `${base}-drift` };
   const common = {
     code: WorkflowCode.fromAsset(SERVERLESS_CODE_DIRECTORY, { exclude: SERVERLESS_CODE_EXCLUDE }),
     encryptionKey: props.encryptionKey,
@@ -69,11 +70,19 @@ export function createServerlessWorkflows(scope: Construct, props: ServerlessWor
     })),
   });
 
+  const drift = props.config.drift ? new ServerlessWorkflow(scope, 'DriftWorkflow', {
+    ...common,
+    workflowName: names.drift,
+    description: `cdk-mwaa-mlops ${p}: check the traffic of endpoint ${props.resources.endpointName} for drift from the deployed model's training data`,
+    definition: definitionIn(driftDefinition({ config: props.config, trainingWorkflowName: names.training, driftWorkflowName: names.drift })),
+  }) : undefined;
+
   grantWorkflowRuns(scope, 'TrainingUnscopedPolicy', training.role, dagStatements(scope, props.resources, 'training'));
   if (deployment) {
     grantWorkflowRuns(scope, 'DeploymentUnscopedPolicy', deployment.role, dagStatements(scope, props.resources, 'deployment'));
     // On automatic approval the training workflow starts the deployment of the package it registered.
     if (props.config.registry?.auto_approve) deployment.grantStartRun(training.role);
   }
-  return { training, deployment };
+  if (drift) grantWorkflowRuns(scope, 'DriftUnscopedPolicy', drift.role, dagStatements(scope, props.resources, 'drift'));
+  return { training, deployment, drift };
 }

@@ -3,7 +3,7 @@ import { Token } from 'aws-cdk-lib';
 
 /**
  * The MWAA Serverless workflow definitions of a pipeline: dag-factory documents (JSON, which is YAML) that run the same
- * steps as the provisioned training and deployment DAGs.
+ * steps as the provisioned training, deployment and drift DAGs.
  *
  * One source of truth: every step that calls AWS is a `PythonOperator` task whose callable lives in the DAGs' Python
  * package (`assets/dags/cdk_mwaa_mlops/serverless.py`, shipped as the workflow's code package), called with the
@@ -75,7 +75,7 @@ export const SERVERLESS_CODE_EXCLUDE: string[] = [
 ];
 
 /**
- * The run parameters of both workflows: every key the trigger Lambda puts in a provisioned run's `conf`
+ * The run parameters of every workflow: every key the trigger Lambda puts in a provisioned run's `conf`
  * (src/trigger/runtime/dag-run-request.ts), which it sends as `OverrideParameters`, so any key it sends is a declared
  * parameter. All default to null (flat params: `{{ params.<key> }}`).
  */
@@ -85,6 +85,8 @@ export const RUN_PARAMETERS: readonly string[] = [
   's3_bucket', 's3_key', 's3_version_id', 's3_etag', 's3_size', 's3_uri',
   'model_package_arn', 'model_package_group_name', 'model_package_version', 'model_approval_status', 'model_package_modified_time',
   'model_package_stage', 'model_package_stage_status',
+  'alarm_name', 'alarm_arn', 'alarm_state', 'alarm_previous_state', 'alarm_reason', 'alarm_state_time',
+  'schedule_rule_arn', 'scheduled_time',
   'detail',
 ];
 
@@ -95,6 +97,8 @@ export interface DefinitionInputs {
   readonly trainingWorkflowName: string;
   /** The deployment workflow's name (required for `deploymentDefinition`). */
   readonly deploymentWorkflowName?: string;
+  /** The drift workflow's name (required for `driftDefinition`). */
+  readonly driftWorkflowName?: string;
   /** The deployment workflow's ARN: the training workflow starts it when it registers an approved package. */
   readonly deploymentWorkflowArn?: string;
   /** The Glue job's timeout (the `preprocessing.timeout` prop), checked against what the workflow can wait for. */
@@ -103,15 +107,22 @@ export interface DefinitionInputs {
 
 type Json = Record<string, unknown>;
 
-/** The training workflow: resolve → preprocess (+ wait) → train (+ wait) → evaluate (+ wait) → gate → register (→ deploy). */
+/**
+ * The training workflow: resolve → preprocess (+ wait) → train (+ wait) → evaluate (+ wait) → gate → register (→ deploy).
+ * With drift detection, a cool-down step comes first (a run the drift alarm started ends there while the pipeline's last
+ * training job is recent), and the drift baseline (+ wait) runs beside training, from the preprocessed split; register
+ * waits for both.
+ */
 export function trainingDefinition(i: DefinitionInputs): Json {
   checkServerlessLimits(i.config, i.preprocessingTimeoutMinutes);
   const config = i.config;
   const registry = section(config, 'registry');
   const deployment = section(config, 'deployment');
+  const drift = config.drift !== undefined;
   const poll = config.poll_interval_seconds;
   const tasks: Json = {
-    resolve_run: step('resolve_run', config),
+    ...(drift ? { cool_down: step('cool_down', config) } : {}),
+    resolve_run: step('resolve_run', config, drift ? ['cool_down'] : []),
     preprocess: step('preprocess', config, ['resolve_run']),
     wait_for_preprocessing: sensor('wait_for_preprocessing', SENSORS.glueJob, ['preprocess'], poll, {
       job_name: section(config, 'preprocessing').glue_job_name,
@@ -119,6 +130,10 @@ export function trainingDefinition(i: DefinitionInputs): Json {
       deferrable: false,
       verbose: false,
     }),
+    ...(drift ? {
+      drift_baseline: step('drift_baseline', config, ['wait_for_preprocessing']),
+      wait_for_baseline: processingSensor('wait_for_baseline', 'drift_baseline', poll),
+    } : {}),
     start_training: step('start_training', config, ['wait_for_preprocessing']),
     wait_for_training: sensor('wait_for_training', SENSORS.training, ['start_training'], poll, {
       job_name: pulled('start_training', 'Training', 'TrainingJobName'),
@@ -126,11 +141,9 @@ export function trainingDefinition(i: DefinitionInputs): Json {
     }),
     train: step('train', config, ['wait_for_training']),
     evaluate: step('evaluate', config, ['train']),
-    wait_for_evaluation: sensor('wait_for_evaluation', SENSORS.processing, ['evaluate'], poll, {
-      job_name: pulled('evaluate', 'Processing', 'ProcessingJobName'),
-    }),
+    wait_for_evaluation: processingSensor('wait_for_evaluation', 'evaluate', poll),
     quality_gate: step('quality_gate', config, ['wait_for_evaluation']),
-    register: step('register', config, ['quality_gate']),
+    register: step('register', config, drift ? ['quality_gate', 'wait_for_baseline'] : ['quality_gate']),
   };
   if (registry.auto_approve === true && deployment.mode !== 'none') {
     if (!i.deploymentWorkflowArn) {
@@ -139,6 +152,28 @@ export function trainingDefinition(i: DefinitionInputs): Json {
     tasks.start_deployment = step('start_deployment', config, ['register'], { deployment_workflow_arn: i.deploymentWorkflowArn });
   }
   return dag(i.trainingWorkflowName, config, tasks, config.max_active_runs ?? 1);
+}
+
+/**
+ * The drift workflow (config with a `drift` section): resolve what the endpoint serves and the baseline of its model →
+ * the drift check processing job (+ wait). The check publishes its metrics itself; a run finds nothing to check (no
+ * endpoint in service, no baseline) in its resolve step. It has no schedule: the trigger starts it on its rule.
+ */
+export function driftDefinition(i: DefinitionInputs): Json {
+  checkServerlessLimits(i.config, i.preprocessingTimeoutMinutes);
+  if (!i.driftWorkflowName) throw new Error('driftDefinition: driftWorkflowName is required');
+  const config = i.config;
+  if (config.drift === undefined) throw new Error('driftDefinition: the pipeline config has no drift section');
+  if (Array.isArray(config.stages) || section(config, 'deployment').mode !== 'real_time') {
+    throw new Error('driftDefinition: drift detection checks the captured traffic of one real-time endpoint (deployment.mode real_time, no stages)');
+  }
+  const tasks: Json = {
+    resolve_drift: step('resolve_drift', config),
+    drift_check: step('drift_check', config, ['resolve_drift']),
+    wait_for_drift_check: processingSensor('wait_for_drift_check', 'drift_check', config.poll_interval_seconds),
+  };
+  // One check at a time: a second would read the same capture and publish the same verdict.
+  return dag(i.driftWorkflowName, config, tasks, 1);
 }
 
 /** The deployment workflow: resolve the package → model → endpoint config → deploy (+ wait) → verify. */
@@ -214,6 +249,11 @@ export function checkServerlessLimits(config: Record<string, unknown>, preproces
   } else if (known(training.max_runtime_seconds) && training.max_runtime_seconds > jobLimit) {
     problems.push(`training.maxRuntime: ${training.max_runtime_seconds} s is longer than a serverless workflow can wait for a ` +
       `training job (at most ${jobLimit} s: ${waits}, less ${JOB_START_MARGIN_SECONDS} s for SageMaker to start the job)`);
+  }
+  const driftRuntime = config.drift === undefined ? undefined : section(config, 'drift').max_runtime_seconds;
+  if (known(driftRuntime) && driftRuntime > jobLimit) {
+    problems.push(`drift.maxRuntime: ${driftRuntime} s is longer than a serverless workflow can wait for a drift processing job ` +
+      `(the baseline or the check; at most ${jobLimit} s: ${waits}, less ${JOB_START_MARGIN_SECONDS} s for SageMaker to start the job)`);
   }
   if (known(preprocessingTimeoutMinutes) && preprocessingTimeoutMinutes * 60 > jobLimit) {
     problems.push(`preprocessing.timeout: ${preprocessingTimeoutMinutes} minutes is longer than a serverless workflow can wait ` +
@@ -303,6 +343,11 @@ function sensor(name: string, operator: string, dependencies: string[], poll: un
     retry_delay: SENSOR_RETRY_DELAY_SECONDS,
     dependencies,
   };
+}
+
+/** A sensor that waits for the processing job a step started (the job name is in the step's XCom). */
+function processingSensor(name: string, submit: string, poll: unknown): Json {
+  return sensor(name, SENSORS.processing, [submit], poll, { job_name: pulled(submit, 'Processing', 'ProcessingJobName') });
 }
 
 /** A Jinja expression for a value in a task's XCom (as the Python package's `common.pulled`). */
