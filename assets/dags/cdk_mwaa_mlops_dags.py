@@ -1,5 +1,6 @@
 """cdk-mwaa-mlops: the Airflow DAGs, a training and a deployment DAG for every pipeline config in
-cdk_mwaa_mlops_pipelines/. (Airflow parses only files that mention both "airflow" and "dag".)
+cdk_mwaa_mlops_pipelines/, and a drift DAG for each that has drift detection. (Airflow parses only files that
+mention both "airflow" and "dag".)
 The construct writes one `<pipeline>.json` per pipeline beside this file, so several pipelines share one
 environment. Parsing reads those files and nothing else: no AWS calls at parse time.
 """
@@ -18,9 +19,12 @@ import airflow.providers.standard.decorators.sensor
 import airflow.providers.standard.decorators.short_circuit
 import airflow.providers.standard.operators.trigger_dagrun  # noqa: F401
 from cdk_mwaa_mlops.config import load_configs
+from cdk_mwaa_mlops.drift_dag import build_drift_dag
 from cdk_mwaa_mlops.guard import build_dags
 
 CONFIG_DIRECTORY = Path(__file__).resolve().parent / "cdk_mwaa_mlops_pipelines"
 
 for _config in load_configs(CONFIG_DIRECTORY):
     globals().update(build_dags(_config))
+    if _config.drift:
+        globals()[_config.drift_dag_id] = build_drift_dag(_config)

@@ -34,6 +34,12 @@ GATES = ("manual", "automatic")
 ACCOUNT = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 KMS_KEY_ID = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[\w-]+|alias/[\w/+=,.@-]+)$")
+ECR_IMAGE_URI = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/.+[:@].+$")
+S3_OBJECT = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+[^/]$")
+KEY_PREFIX = re.compile(r"^([\w!.*'()-]+/)+$")
+DAG_ID_SUFFIX = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+#: PutMetricData's Namespace: ASCII letters, digits and `._-/#: `, not starting with `:` nor `AWS/`
+METRIC_NAMESPACE = re.compile(r"^(?!AWS/)[A-Za-z0-9._/#-][A-Za-z0-9._/#: -]{0,254}$")
 
 
 class ConfigError(ValueError):
@@ -132,6 +138,30 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class DriftConfig:
+    """Drift detection (assets/drift/README.md): the endpoint captures its traffic, training writes the model's
+    baseline, and the drift DAG compares the two."""
+
+    #: where the endpoint's captures go: s3://<data bucket>/<capture_prefix><endpoint>/<variant>/...
+    capture_prefix: str
+    #: the image the baseline and check processing jobs run on (Python 3.9+ with numpy and scipy)
+    image_uri: str
+    #: drift_check.py, staged by the construct
+    script_uri: str
+    dag_id_suffix: str = "drift"
+    sampling_percentage: int = 100
+    instance_type: str = "ml.m5.large"
+    max_runtime_seconds: int = 3600
+    baseline_sample_rows: int = 10000
+    psi_threshold: float = 0.2
+    ks_alpha: float = 0.05
+    min_rows: int = 100
+    #: after a training job of the pipeline started, how long a drift alarm's run trains nothing
+    cool_down_seconds: int = 86400
+    metric_namespace: str = "CdkMwaaMlops/Drift"
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     source: str
     pipeline_name: str
@@ -177,6 +207,8 @@ class PipelineConfig:
     serverless_max_concurrency: int = 5
     #: deployment stages in promotion order; with stages there is no top-level deployment section
     stages: tuple[Stage, ...] = ()
+    #: drift detection (only with a real-time deployment and no stages); None when off
+    drift: DriftConfig | None = None
 
     @property
     def deploys(self) -> bool:
@@ -202,6 +234,10 @@ class PipelineConfig:
     @property
     def deployment_dag_id(self) -> str:
         return f"{self.pipeline_name}_deployment"
+
+    @property
+    def drift_dag_id(self) -> str | None:
+        return f"{self.pipeline_name}_{self.drift.dag_id_suffix}" if self.drift else None
 
 
 def parse_config(source: str, document: Any) -> PipelineConfig:
@@ -284,8 +320,41 @@ def parse_config(source: str, document: Any) -> PipelineConfig:
         values["stages"] = _stages(root, root.get("stages", list))
     else:
         values.update(_deployment(root.section("deployment"), MODES))
+    drift = root.section("drift", required=False)
+    if drift is not None:
+        if values.get("stages"):
+            raise root.fail("drift", "must be left out when the config has stages (drift detection checks one endpoint)")
+        if values["mode"] != "real_time":
+            raise root.fail(
+                "drift",
+                f"needs deployment.mode real_time (got {values['mode']!r}): only real-time endpoints capture their traffic",
+            )
+        values["drift"] = _drift(drift)
     root.done()
     return PipelineConfig(**values)
+
+
+def _drift(drift: _Section) -> DriftConfig:
+    suffix = drift.get("dag_id_suffix", str, "drift", pattern=DAG_ID_SUFFIX)
+    if suffix in ("training", "deployment"):
+        raise drift.fail("dag_id_suffix", "must differ from the training and deployment DAGs' suffixes")
+    parsed = DriftConfig(
+        dag_id_suffix=suffix,
+        capture_prefix=drift.get("capture_prefix", str, pattern=KEY_PREFIX),
+        sampling_percentage=drift.get("sampling_percentage", int, 100, minimum=1, maximum=100),
+        image_uri=drift.get("image_uri", str, pattern=ECR_IMAGE_URI),
+        script_uri=drift.get("script_uri", str, pattern=S3_OBJECT),
+        instance_type=drift.get("instance_type", str, "ml.m5.large", pattern=INSTANCE_TYPE),
+        max_runtime_seconds=drift.get("max_runtime_seconds", int, 3600, minimum=60, maximum=24 * 3600),
+        baseline_sample_rows=drift.get("baseline_sample_rows", int, 10000, minimum=100, maximum=1_000_000),
+        psi_threshold=drift.get("psi_threshold", (int, float), 0.2, minimum=0.001, maximum=10),
+        ks_alpha=drift.get("ks_alpha", (int, float), 0.05, minimum=0.0001, maximum=0.5),
+        min_rows=drift.get("min_rows", int, 100, minimum=1, maximum=1_000_000),
+        cool_down_seconds=drift.get("cool_down_seconds", int, 86400, minimum=0, maximum=90 * 24 * 3600),
+        metric_namespace=drift.get("metric_namespace", str, "CdkMwaaMlops/Drift", pattern=METRIC_NAMESPACE),
+    )
+    drift.done()
+    return parsed
 
 
 def _deployment(deployment: _Section, modes: tuple[str, ...]) -> dict[str, Any]:

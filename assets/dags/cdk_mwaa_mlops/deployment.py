@@ -152,6 +152,10 @@ def endpoint_config_spec(config: PipelineConfig) -> dict[str, Any]:
     }
     if config.kms_key_arn and config.mode != "serverless":  # serverless endpoints take no storage key
         spec["KmsKeyId"] = config.kms_key_arn
+    if config.drift:  # only real-time endpoints capture (config.py refuses drift with another mode)
+        from cdk_mwaa_mlops.drift import drift_capture_config
+
+        spec["DataCaptureConfig"] = drift_capture_config(config)
     return spec
 
 

@@ -4,6 +4,11 @@ Run conf (from the trigger Lambda, `trigger_conf_version` 1, or by hand):
 - `image_uri` (by digest) and `image_tag` (the commit): train this image; else the newest tagged image of the
   pipeline's repository;
 - `s3_uri`: preprocess this raw object; else everything under the raw prefix.
+
+With drift detection (drift.py), a `cool_down` task comes first: a run the drift alarm started (`source_kind`
+`cloudwatch_alarm`) skips everything while a training job of the pipeline is recent. And a `drift_baseline`
+processing job samples the training split beside training; registration waits for it and records the baseline on
+the package.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from airflow.providers.amazon.aws.operators.sagemaker import (
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, Param, chain, task
 
+from cdk_mwaa_mlops import drift
 from cdk_mwaa_mlops.common import aws_client, dag_arguments, pulled, tags
 from cdk_mwaa_mlops.compat import PreprocessOperator
 from cdk_mwaa_mlops.config import PipelineConfig
@@ -103,6 +109,24 @@ def build_training_dag(config: PipelineConfig) -> DAG:
         register = RegisterModelVersionOperator(task_id="register", **registration_arguments(config))
 
         chain(resolved, preprocess, train, evaluate, gate, register)
+
+        if config.drift:
+
+            @task.short_circuit(task_id="cool_down", ignore_downstream_trigger_rules=True)
+            def cool_down(**context: Any) -> bool:
+                go_on, reason = drift.cool_down_verdict(config, context["dag_run"].conf)
+                log.info("cool-down: %s", reason)
+                return go_on
+
+            baseline = SageMakerProcessingOperator(
+                task_id="drift_baseline",
+                **drift.baseline_arguments(config),
+                wait_for_completion=True,
+                deferrable=True,
+                check_interval=poll,
+            )
+            chain(cool_down(), resolved)
+            chain(preprocess, baseline, register)
 
         if config.auto_approve and config.deploys:
 
@@ -203,6 +227,7 @@ def resolve_training_run(config: PipelineConfig, params: dict[str, Any], dag_id:
         # what the image's `evaluate` writes into evaluation_uri
         "evaluation_report": f"{artifacts}evaluation/evaluation.json",
         "registration_token": client_token(dag_id, run_id, "register"),
+        **(drift.baseline_locations(config, dag_id, run_id, artifacts) if config.drift else {}),
     }
 
 
@@ -397,6 +422,7 @@ def registration_extras(config: PipelineConfig) -> dict[str, Any]:
             "processed_data_uri": pulled(RESOLVE, "processed_uri"),
             "training_job_name": pulled("train", "Training", "TrainingJobName"),
             config.metric: f"{{{{ ti.xcom_pull(task_ids='quality_gate', key={METRIC_VALUE!r}) }}}}",
+            **({drift.BASELINE_PROPERTY: pulled(RESOLVE, "drift_baseline_uri")} if config.drift else {}),
         },
         "Tags": tags(config, config.training_dag_id),
     }
