@@ -2,6 +2,7 @@ import * as path from 'path';
 import { Annotations, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,9 +11,13 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { DriftDetectionOptions } from './drift-options';
 import { EndpointDeployment, EndpointKind } from './endpoint-deployment';
 import { dagRunStatements, DagResources } from './private/dag-grants';
 import { createDataBucket } from './private/data-bucket';
+import {
+  createDriftAlarm, DRIFT_METRIC_NAMESPACE, driftedFeatureShare, driftImageUri, driftSection, resolveDrift, ResolvedDrift, stageDriftScript,
+} from './private/drift';
 import { createEndpointCleanup } from './private/endpoint-cleanup';
 import { createPreprocessingJob } from './private/glue-job';
 import { acknowledgeWorkflowFindings, grantDagRuns } from './private/nag';
@@ -97,6 +102,14 @@ export interface ModelWorkflowOptions {
    * @default ModelApproval.MANUAL
    */
   readonly approval?: ModelApproval;
+  /**
+   * Drift detection on the real-time endpoint: data capture, a baseline per trained model, a scheduled drift check
+   * (the `<pipeline>_drift` DAG, or a drift workflow on MWAA Serverless) and an alarm on the share of drifted
+   * features. Start the check on its schedule and retraining on the alarm with `DagTrigger.onSchedule` and
+   * `DagTrigger.onAlarm` (`MwaaMlopsPipeline` does). Real-time endpoints only: serverless endpoints cannot capture data.
+   * @default - no drift detection
+   */
+  readonly drift?: DriftDetectionOptions;
   /**
    * The endpoint's name (unique in the account and region).
    * @default - the pipeline name
@@ -217,6 +230,18 @@ export class ModelWorkflow extends Construct {
   public readonly modelPackageGroupArn: string;
   /** The endpoint's name (undefined with `EndpointDeployment.none()` and with stages: see `stageTargets`). */
   public readonly endpointName?: string;
+  /** The id of the drift DAG (with `drift`, on an environment). */
+  public readonly driftDagId?: string;
+  /** The drift workflow (with `drift`, on MWAA Serverless). */
+  public readonly driftWorkflow?: ServerlessWorkflow;
+  /** The alarm on the share of drifted features (with `drift`). */
+  public readonly driftAlarm?: cloudwatch.Alarm;
+  /** How often the drift check runs (with `drift`). */
+  public readonly driftSchedule?: events.Schedule;
+  /** Whether the drift alarm should start the training DAG (with `drift`). */
+  public readonly retrainOnDrift: boolean;
+  /** Where the endpoint's captures land: a key prefix of `dataBucket` (with `drift`). */
+  public readonly capturePrefix?: string;
   /** The deployment stages' names, in order (empty without stages). */
   public readonly stageNames: string[];
   /** The stage targets this workflow created: one per stage in the pipeline's own account and region. */
@@ -286,6 +311,7 @@ export class ModelWorkflow extends Construct {
       processed: props.dataPrefixes?.processed ?? 'processed/',
       artifacts: props.dataPrefixes?.artifacts ?? 'artifacts/',
       checkpoints: props.dataPrefixes?.checkpoints ?? 'checkpoints/',
+      capture: props.dataPrefixes?.capture ?? 'capture/',
     };
     for (const [name, prefix] of Object.entries(prefixes)) validateDataPrefix(`dataPrefixes.${name}`, prefix);
     validateDataPrefix('preprocessingCode.prefix', props.preprocessingCode.prefix);
@@ -298,6 +324,7 @@ export class ModelWorkflow extends Construct {
     validateNumber('pollInterval', pollSeconds, { min: 1, max: 3600, unit: 'seconds' });
     const retries = props.retries ?? 2;
     validateNumber('retries', retries, { min: 0, max: 10, wholeNumber: true });
+    const drift = props.drift ? this.checkDrift(props.drift) : undefined;
 
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
       description: `cdk-mwaa-mlops pipeline ${this.pipelineName}: data, Glue and SageMaker`,
@@ -309,6 +336,9 @@ export class ModelWorkflow extends Construct {
     // Every run writes below `<prefix><pipeline>/<run key>/` (training.py): this pipeline's part of a shared bucket.
     const own = (prefix: string) => `${prefix}${this.pipelineName}/`;
     this.artifactsPrefix = own(prefixes.artifacts);
+    this.capturePrefix = drift ? own(prefixes.capture) : undefined;
+    this.retrainOnDrift = drift?.retrainOnDrift ?? false;
+    this.driftSchedule = drift?.schedule;
 
     const glueJob = createPreprocessingJob(this, {
       pipelineName: this.pipelineName,
@@ -334,6 +364,7 @@ export class ModelWorkflow extends Construct {
       imageRepository: props.imageRepository,
       encryptionKey: this.encryptionKey,
       endpointName: this.endpointName,
+      drift: this.capturePrefix ? { capturePrefix: this.capturePrefix, metricNamespace: DRIFT_METRIC_NAMESPACE } : undefined,
     });
 
     const group = new sagemaker.CfnModelPackageGroup(this, 'ModelPackageGroup', {
@@ -377,7 +408,12 @@ export class ModelWorkflow extends Construct {
       topic: props.notificationTopic,
       rollbackAlarms: this.rollbackAlarms,
       stages: this.stages,
+      drift: drift !== undefined,
     };
+    if (drift) {
+      this.driftAlarm = createDriftAlarm(this, this.pipelineName, this.endpointName!, drift);
+      if (!props.serverless) this.driftDagId = `${this.pipelineName}_drift`;
+    }
 
     const config: PipelineConfigValues = {
       pipelineName: this.pipelineName,
@@ -402,6 +438,11 @@ export class ModelWorkflow extends Construct {
       endpointName: this.endpointName,
       rollbackAlarms: this.rollbackAlarms,
       stages: this.stages,
+      drift: drift ? driftSection(drift, {
+        capturePrefix: this.capturePrefix!,
+        imageUri: driftImageUri(this, drift),
+        scriptUri: stageDriftScript(this, this.dataBucket, `${this.artifactsPrefix}code/drift/`),
+      }) : undefined,
     };
     if (props.serverless) {
       const workflows = createServerlessWorkflows(this, {
@@ -417,6 +458,7 @@ export class ModelWorkflow extends Construct {
       });
       this.trainingWorkflow = workflows.training;
       this.deploymentWorkflow = workflows.deployment;
+      this.driftWorkflow = (workflows as { drift?: ServerlessWorkflow }).drift;
       // Deleted before the endpoint's clean-up, so no run re-creates the endpoint afterwards.
       if (this.endpointCleanup) {
         for (const workflow of [workflows.training, workflows.deployment]) workflow?.node.addDependency(this.endpointCleanup);
@@ -524,6 +566,17 @@ export class ModelWorkflow extends Construct {
     });
   }
 
+  /**
+   * The share of the endpoint's features that drifted from the deployed model's training data (0-1), as each drift
+   * check publishes it (with `drift`).
+   */
+  public metricDriftedFeatureShare(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.driftAlarm) {
+      throw new Error(`metricDriftedFeatureShare: pipeline ${this.pipelineName} has no drift detection; set drift`);
+    }
+    return driftedFeatureShare(this.pipelineName, this.endpointName!).with(props ?? {});
+  }
+
   /** Lets `grantee` read this pipeline's model artifacts and evaluation reports (and decrypt them). */
   public grantReadModelArtifacts(grantee: iam.IGrantable): iam.Grant {
     const grant = grantPrefix(grantee, this.dataBucket, this.artifactsPrefix, ['s3:GetObject']);
@@ -536,6 +589,20 @@ export class ModelWorkflow extends Construct {
   public get endpointArn(): string | undefined {
     if (!this.endpointName) return undefined;
     return sagemakerArns(this)('endpoint', this.endpointName.toLowerCase());
+  }
+
+  private checkDrift(options: DriftDetectionOptions): ResolvedDrift {
+    if (this.stages) {
+      throw new Error(`drift: pipeline ${this.pipelineName} has stages; drift detection watches the single endpoint of a pipeline without stages (per-stage drift checks are not supported yet)`);
+    }
+    if (this.deployment.kind === EndpointKind.SERVERLESS) {
+      throw new Error(`drift: pipeline ${this.pipelineName} deploys a serverless endpoint, and serverless endpoints cannot capture data (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html#serverless-endpoints-how-it-works-exclusions); ` +
+        'use EndpointDeployment.realTime() for drift detection, or log requests from the caller and check them yourself');
+    }
+    if (this.deployment.kind !== EndpointKind.REAL_TIME) {
+      throw new Error(`drift: pipeline ${this.pipelineName} deploys no endpoint (EndpointDeployment.none()), so there is no traffic to check; drop drift or deploy with EndpointDeployment.realTime()`);
+    }
+    return resolveDrift(options);
   }
 
   private deployDags(environment: IAirflowEnvironment): void {

@@ -168,4 +168,9 @@ export interface DataPrefixes {
    * @default 'checkpoints/'
    */
   readonly checkpoints?: string;
+  /**
+   * Where the endpoint's data capture writes (with drift detection), below `<capture><pipeline>/<endpoint>/<variant>/`.
+   * @default 'capture/'
+   */
+  readonly capture?: string;
 }

@@ -32,6 +32,7 @@ export function render(value: any): string {
   if (typeof value === 'string') return value;
   if ('Ref' in value) return `<${value.Ref}>`;
   if ('Fn::GetAtt' in value) return `<${value['Fn::GetAtt'].join('.')}>`;
+  if ('Fn::FindInMap' in value) return `<${value['Fn::FindInMap'].map(render).join('.')}>`;
   if ('Fn::Join' in value) return (value['Fn::Join'][1] as any[]).map(render).join(value['Fn::Join'][0]);
   return JSON.stringify(value);
 }

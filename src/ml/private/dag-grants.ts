@@ -27,6 +27,8 @@ export interface DagResources {
   readonly rollbackAlarms: cloudwatch.IAlarm[];
   /** The deployment stages (the deployment runs reach each stage's endpoint through the stage's deploy role). */
   readonly stages?: ResolvedStage[];
+  /** Whether drift detection is on: the training DAG writes baselines and the drift DAG checks the endpoint. */
+  readonly drift?: boolean;
 }
 
 /** Why each statement with a wildcard resource is as narrow as SageMaker and S3 allow, by statement. */
@@ -48,7 +50,7 @@ export function isUnscoped(statement: iam.PolicyStatement): boolean {
 }
 
 /** Which DAG makes a statement's calls (a serverless workflow's role gets its own DAG's only). */
-export type DagKind = 'training' | 'deployment';
+export type DagKind = 'training' | 'deployment' | 'drift';
 const USED_BY = new WeakMap<iam.PolicyStatement, DagKind[]>();
 
 function oneDagOnly(statement: iam.PolicyStatement): iam.PolicyStatement {
@@ -66,7 +68,7 @@ const ONE_DAG_ONLY = new WeakSet<iam.PolicyStatement>();
 
 /** The statements that `dag` needs, for a role of that DAG alone (an MWAA Serverless workflow's). */
 export function dagStatements(scope: Construct, r: DagResources, dag: DagKind): iam.PolicyStatement[] {
-  return allStatements(scope, r).filter((statement) => (USED_BY.get(statement) ?? ['training', 'deployment']).includes(dag));
+  return allStatements(scope, r).filter((statement) => (USED_BY.get(statement) ?? ['training', 'deployment', 'drift']).includes(dag));
 }
 
 /**
@@ -164,6 +166,7 @@ function allStatements(scope: Construct, r: DagResources): iam.PolicyStatement[]
     })));
   }
   if (r.stages) statements.push(...stageStatements(r, r.stages, sagemaker));
+  if (r.drift && r.endpointName) statements.push(...driftStatements(r, r.endpointName, sagemaker));
   if (r.topic) {
     statements.push(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [r.topic.topicArn] }));
     if (r.topic.masterKey) {
@@ -202,4 +205,33 @@ function stageStatements(r: DagResources, stages: ResolvedStage[], sagemaker: Re
     }))),
   ];
   return statements;
+}
+
+/**
+ * What drift detection adds: the training DAG's baseline job and its cool-down check, and the drift DAG, which reads
+ * what is deployed on the endpoint (endpoint → config → model → package) and runs the check as a processing job.
+ */
+function driftStatements(r: DagResources, endpointName: string, sagemaker: ReturnType<typeof sagemakerArns>): iam.PolicyStatement[] {
+  const p = r.pipelineName;
+  const jobActions = ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags'];
+  const runKey = `the DAGs name each run's jobs ${p}-<stage>-<run key> (naming.py), so the name ends in the run key`;
+  return [
+    usedBy(['training'], explained(new iam.PolicyStatement({
+      actions: jobActions, resources: [sagemaker('processing-job', `${p}-base-*`)],
+    }), runKey)),
+    // The cool-down looks for a recent training job of the pipeline; ListTrainingJobs has no resource-level permissions.
+    usedBy(['training'], new iam.PolicyStatement({ actions: ['sagemaker:ListTrainingJobs'], resources: ['*'] })),
+    usedBy(['drift'], explained(new iam.PolicyStatement({
+      actions: jobActions, resources: [sagemaker('processing-job', `${p}-drift-*`)],
+    }), runKey)),
+    usedBy(['drift'], explained(new iam.PolicyStatement({
+      actions: ['sagemaker:DescribeEndpoint', 'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:DescribeModelPackage'],
+      resources: [
+        sagemaker('endpoint', endpointName.toLowerCase()),
+        sagemaker('endpoint-config', `${p}-config-*`),
+        sagemaker('model', `${p}-model-*`),
+        sagemaker('model-package', `${r.modelPackageGroupName}/*`),
+      ],
+    }), `the deployment DAG names each package's model and endpoint config ${p}-model-<run key> and ${p}-config-<run key>`)),
+  ];
 }

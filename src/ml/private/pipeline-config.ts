@@ -36,6 +36,8 @@ export interface PipelineConfigValues {
   readonly rollbackAlarms: cloudwatch.IAlarm[];
   /** The deployment stages; with stages the config has a `stages` section instead of `deployment`. */
   readonly stages?: ResolvedStage[];
+  /** The `drift` section (`driftSection()`), when drift detection is on. */
+  readonly drift?: Record<string, unknown>;
 }
 
 /** The JSON document `cdk_mwaa_mlops_pipelines/<pipeline>.json` that the DAGs read (deploy-time values as tokens). */
@@ -83,6 +85,7 @@ export function pipelineConfig(v: PipelineConfigValues): Record<string, unknown>
     ...(v.stages
       ? { stages: v.stages.map(stageSection) }
       : { deployment: deploymentSection(v.deployment, v.endpointName, v.rollbackAlarms.map((alarm) => alarm.alarmName)) }),
+    ...(v.drift ? { drift: v.drift } : {}),
   };
 }
 

@@ -17,6 +17,8 @@ export interface SageMakerRoleOptions {
   readonly imageRepository: ecr.IRepository;
   readonly encryptionKey: kms.IKey;
   readonly endpointName?: string;
+  /** With drift detection: the endpoint's captures (written by the endpoint, read by the drift check) and the drift metrics' namespace. */
+  readonly drift?: { readonly capturePrefix: string; readonly metricNamespace: string };
 }
 
 /** The one role SageMaker runs this pipeline's training, evaluation and model containers as. */
@@ -36,6 +38,11 @@ export function createSageMakerRole(scope: Construct, options: SageMakerRoleOpti
   if (options.checkpointsPrefix) {
     grantPrefix(role, options.dataBucket, options.checkpointsPrefix, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
       'spot training saves and prunes checkpoints under keys named by the job, below this pipeline\'s prefix.');
+  }
+  if (options.drift) {
+    // SageMaker writes an endpoint's captures as the model's execution role: the only role the endpoint has.
+    grantPrefix(role, options.dataBucket, options.drift.capturePrefix, ['s3:GetObject', 's3:PutObject'],
+      'the endpoint writes capture files under <endpoint>/<variant>/<yyyy>/<mm>/<dd>/<hh>/ below this pipeline\'s capture prefix, and the drift check reads them.');
   }
   grantOtherBucketKey(role, options.dataBucket, options.encryptionKey, 'kms:Decrypt', 'kms:GenerateDataKey');
   // The pull actions on this repository; the registry token (no resource-level permissions) in its own policy below.
@@ -63,8 +70,9 @@ export function createSageMakerRole(scope: Construct, options: SageMakerRoleOpti
     new iam.PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],
       resources: ['*'],
-      conditions: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/*'] } },
+      conditions: { StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/*', ...(options.drift ? [options.drift.metricNamespace] : [])] } },
     }),
-  ], 'neither has resource-level permissions: the registry token only authenticates (pulls are granted on this repository alone), and metrics are limited to the /aws/sagemaker/ namespaces.');
+  ], 'neither has resource-level permissions: the registry token only authenticates (pulls are granted on this repository alone), and metrics are limited to the /aws/sagemaker/ namespaces' +
+    (options.drift ? ` and the drift check's ${options.drift.metricNamespace}.` : '.'));
   return role;
 }
