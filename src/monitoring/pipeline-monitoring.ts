@@ -6,7 +6,9 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { PipelineJobsMonitoringOptions, ServerlessWorkflowMonitoringOptions, WorkflowMonitoringOptions } from './workflow-monitoring-options';
+import {
+  DriftMonitoringOptions, PipelineJobsMonitoringOptions, ServerlessWorkflowMonitoringOptions, WorkflowMonitoringOptions,
+} from './workflow-monitoring-options';
 import { IAirflowEnvironment } from '../airflow/airflow-environment-base';
 import { ModelBuildPipeline } from '../delivery/model-build-pipeline';
 import { IServerlessWorkflow } from '../serverless/serverless-workflow-ref';
@@ -240,7 +242,7 @@ export class PipelineMonitoring extends Construct {
     const env = workflow.environmentName;
     const alarms: cloudwatch.IAlarm[] = [];
     const dagRuns: cloudwatch.IMetric[] = [];
-    const dags = [['Training', workflow.trainingDagId], ['Deployment', workflow.deploymentDagId]].filter((d): d is string[] => d[1] !== undefined);
+    const dags = [['Training', workflow.trainingDagId], ['Deployment', workflow.deploymentDagId], ['Drift', workflow.driftDagId]].filter((d): d is string[] => d[1] !== undefined);
     for (const [label, dagId] of dags) {
       const failed = metrics.dagRuns('Failed', env, dagId, this.period);
       dagRuns.push(labeled(metrics.dagRuns('Success', env, dagId, this.period), `${dagId} succeeded`), labeled(failed, `${dagId} failed`));
@@ -268,7 +270,7 @@ export class PipelineMonitoring extends Construct {
     this.claimJobPrefix(pipeline, options.sagemakerJobNamePrefix);
     const alarms: cloudwatch.IAlarm[] = [];
     const runs: cloudwatch.IMetric[] = [];
-    const workflows = [['Training', options.trainingWorkflow], ['Deployment', options.deploymentWorkflow]]
+    const workflows = [['Training', options.trainingWorkflow], ['Deployment', options.deploymentWorkflow], ['Drift', options.driftWorkflow]]
       .filter((w): w is [string, IServerlessWorkflow] => w[1] !== undefined);
     for (const [label, workflow] of workflows) {
       const kind = label.toLowerCase();
@@ -286,6 +288,24 @@ export class PipelineMonitoring extends Construct {
     }
     const widgets = [this.graph('Workflow runs', runs), ...this.monitorJobs(scope, options, alarms)];
     this.addSection(`Pipeline: ${pipeline} (MWAA Serverless)`, alarms, widgets);
+  }
+
+  /**
+   * Watches one pipeline's drift detection: the drift alarm notifies the topic (when it goes off, and so the team knows
+   * why a training run started), and the dashboard graphs the share of drifted features per check.
+   */
+  public monitorDrift(options: DriftMonitoringOptions): void {
+    const pipeline = options.pipelineName;
+    this.section('drift', pipeline, `Drift-${pipeline}`);
+    if (!this.notifiesTopic(options.driftAlarm)) options.driftAlarm.addAlarmAction(this.alarmAction);
+    this._alarms.push(options.driftAlarm);
+    this.addSection(`Data drift: ${pipeline}`, [options.driftAlarm], [{
+      title: 'Share of drifted features per check (the alarm\'s line)',
+      left: [options.driftedFeatureShare],
+      leftAnnotations: [options.driftAlarm.toAnnotation()],
+      leftYAxis: { min: 0, max: 1 },
+      height: 6,
+    }]);
   }
 
   /**

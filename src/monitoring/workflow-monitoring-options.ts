@@ -1,3 +1,4 @@
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { IServerlessWorkflow } from '../serverless/serverless-workflow-ref';
 
 /**
@@ -35,6 +36,12 @@ export interface WorkflowMonitoringOptions extends PipelineJobsMonitoringOptions
    * @default - the pipeline has no deployment DAG (it deploys no endpoint)
    */
   readonly deploymentDagId?: string;
+  /**
+   * The id of the drift DAG, whose failed runs raise an alarm.
+   *
+   * @default - the pipeline has no drift DAG (no drift detection)
+   */
+  readonly driftDagId?: string;
 }
 
 /**
@@ -50,4 +57,20 @@ export interface ServerlessWorkflowMonitoringOptions extends PipelineJobsMonitor
    * @default - the pipeline has no deployment workflow (it deploys no endpoint)
    */
   readonly deploymentWorkflow?: IServerlessWorkflow;
+  /**
+   * The drift workflow, whose failed and timed-out runs are reported and raise an alarm.
+   *
+   * @default - the pipeline has no drift workflow (no drift detection)
+   */
+  readonly driftWorkflow?: IServerlessWorkflow;
+}
+
+/** What `PipelineMonitoring.monitorDrift` watches of one pipeline's drift detection. */
+export interface DriftMonitoringOptions {
+  /** The pipeline's name: it titles the dashboard section. */
+  readonly pipelineName: string;
+  /** The alarm on the share of drifted features; it gets the topic as its action. */
+  readonly driftAlarm: cloudwatch.Alarm;
+  /** The share of drifted features each drift check publishes (`ModelWorkflow.metricDriftedFeatureShare()`). */
+  readonly driftedFeatureShare: cloudwatch.IMetric;
 }

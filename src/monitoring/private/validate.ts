@@ -43,6 +43,9 @@ export function validateWorkflow(options: WorkflowMonitoringOptions): void {
   if (options.deploymentDagId !== undefined) {
     check('deploymentDagId', options.deploymentDagId, DAG_ID_PATTERN, 'use 1 to 50 letters, digits, \'_\', \'.\' or \'-\'');
   }
+  if (options.driftDagId !== undefined) {
+    check('driftDagId', options.driftDagId, DAG_ID_PATTERN, 'use 1 to 50 letters, digits, \'_\', \'.\' or \'-\'');
+  }
   if (options.trainingDagId === options.deploymentDagId && !Token.isUnresolved(options.trainingDagId)) {
     throw new Error(`deploymentDagId: '${options.deploymentDagId}' is also the trainingDagId; the two DAGs have different ids`);
   }
