@@ -18,6 +18,12 @@ The quality gate fails (it cannot branch: branch and short-circuit operators are
 `register` never runs (`upstream_failed`); a missed threshold is `QualityGateFailed`, which names itself in the task's
 error message and log, and the gate's XCom says `verdict: failed` with the metric's value.
 
+With drift detection (drift.py), the training workflow starts with `cool_down`: a run the drift alarm started while a
+training job of the pipeline is recent fails there with `CoolDownActive`, the quality gate's way of ending a run
+(nothing downstream runs: `upstream_failed`), and `drift_baseline` samples the training split beside training. The drift
+workflow runs `resolve_drift` then `drift_check`; a run with nothing to check skips in `resolve_drift`
+(AirflowSkipException, as the provisioned DAG; the tasks after it are skipped and the run succeeds).
+
 With stages (promotion.py), the deployment workflow runs promotion_steps.py's steps, as the provisioned DAG does, with
 the two lifecycle parameters the trigger sends (`model_package_stage`, `model_package_stage_status`). Two differences,
 both from the service's rules: `wait_for_endpoint` polls the stage's endpoint inside its task (up to
@@ -175,6 +181,53 @@ def start_deployment(config: dict[str, Any], deployment_workflow_arn: str, **con
     )
     log.info("deployment workflow %s: run %s (client token %s)", deployment_workflow_arn, started["RunId"], token)
     return started["RunId"]
+
+
+# ---- drift detection (drift.py) -------------------------------------------------------------------------------------
+class CoolDownActive(AirflowFailException):
+    """The drift alarm started this training run while a training job of the pipeline is recent: nothing is trained (a
+    verdict, not an error; not retried)."""
+
+
+def cool_down(config: dict[str, Any], **context: Any) -> str:
+    """Go on (the reason), or fail with CoolDownActive: what the provisioned DAG's `cool_down` short circuit decides."""
+    from cdk_mwaa_mlops.drift import cool_down_verdict
+
+    go_on, reason = cool_down_verdict(_config(config), context["params"])
+    if not go_on:
+        log.error("%s: %s", CoolDownActive.__name__, reason)  # the line to search the task log for
+        raise CoolDownActive(reason)
+    log.info("cool-down: %s", reason)
+    return reason
+
+
+def drift_baseline(config: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """Create the baseline processing job (a sample of the training split); the definition's sensor waits for it."""
+    from airflow.providers.amazon.aws.operators.sagemaker import SageMakerProcessingOperator
+
+    from cdk_mwaa_mlops.drift import baseline_arguments
+
+    settings = _config(config)
+    return _submit(SageMakerProcessingOperator, baseline_arguments(settings), settings, context)
+
+
+def resolve_drift(config: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """What the endpoint serves and its model's baseline (drift.resolve_drift_run); skips the run when there is
+    nothing to check."""
+    from cdk_mwaa_mlops.drift import resolve_drift_run
+
+    ti = context["ti"]
+    return resolve_drift_run(_config(config), ti.dag_id, ti.run_id)
+
+
+def drift_check(config: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """Create the drift check processing job; the definition's sensor waits for it. The job publishes the metrics."""
+    from airflow.providers.amazon.aws.operators.sagemaker import SageMakerProcessingOperator
+
+    from cdk_mwaa_mlops.drift import drift_check_arguments
+
+    settings = _config(config)
+    return _submit(SageMakerProcessingOperator, drift_check_arguments(settings), settings, context)
 
 
 # ---- deployment ----------------------------------------------------------------------------------------------------

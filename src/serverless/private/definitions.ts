@@ -164,7 +164,8 @@ export function driftDefinition(i: DefinitionInputs): Json {
   if (!i.driftWorkflowName) throw new Error('driftDefinition: driftWorkflowName is required');
   const config = i.config;
   if (config.drift === undefined) throw new Error('driftDefinition: the pipeline config has no drift section');
-  if (Array.isArray(config.stages) || section(config, 'deployment').mode !== 'real_time') {
+  // The config's deployment mode defaults to real_time (config.py).
+  if (Array.isArray(config.stages) || (section(config, 'deployment').mode ?? 'real_time') !== 'real_time') {
     throw new Error('driftDefinition: drift detection checks the captured traffic of one real-time endpoint (deployment.mode real_time, no stages)');
   }
   const tasks: Json = {

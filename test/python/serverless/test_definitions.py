@@ -29,28 +29,31 @@ from workflows import (
     strings,
     uploaded,
     violations,
+    with_drift,
     write_definitions,
 )
 
 FIXTURES = ROOT / "test" / "fixtures" / "pipelines"
 TRIGGER_REQUEST = ROOT / "src" / "trigger" / "runtime" / "dag-run-request.ts"
 ALLOWED = set(ALLOWLIST["operators"]) | set(ALLOWLIST["code_package_operators"])
+KINDS = ("training", "deployment", "drift")
 
 
 @pytest.fixture(scope="module")
 def written() -> list[dict[str, Any]]:
     """The definitions of the fixture pipelines: churn (real-time, auto-approved) and fraud, and fraud as a
-    registry-only pipeline and with a serverless endpoint."""
+    registry-only pipeline and with a serverless endpoint, and churn with drift detection."""
     churn, fraud = (json.loads((FIXTURES / f"{name}.json").read_text()) for name in ("churn", "fraud"))
     registry_only = {**fraud, "pipeline_name": "ledger", "deployment": {"mode": "none"}}
     serverless = {**fraud, "pipeline_name": "fraudsl", "deployment": {"mode": "serverless", "endpoint_name": "fraud-sl"}}
-    configs = {"churn": churn, "fraud": fraud, "ledger": registry_only, "fraudsl": serverless}
+    drifting = with_drift({**churn, "pipeline_name": "churnd"})
+    configs = {"churn": churn, "fraud": fraud, "ledger": registry_only, "fraudsl": serverless, "churnd": drifting}
     return write_definitions([pipeline_inputs(name, config) for name, config in configs.items()])
 
 
 def definitions(written: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
     for pipeline in written:
-        for kind in ("training", "deployment"):
+        for kind in KINDS:
             if pipeline[kind] is not None:
                 yield f"{pipeline['trainingWorkflowName']}/{kind}", pipeline[kind]
 
@@ -93,7 +96,7 @@ def test_the_rule_check_finds_what_breaks_each_rule(written):
 
 def test_the_templates_the_steps_render_read_only_what_the_service_renders(written):
     """The step callables render the builders' templates with the task's context: the same rule holds for them."""
-    from cdk_mwaa_mlops import deployment, training
+    from cdk_mwaa_mlops import deployment, drift, training
     from cdk_mwaa_mlops.config import parse_config
 
     built = []
@@ -107,6 +110,8 @@ def test_the_templates_the_steps_render_read_only_what_the_service_renders(writt
         ]
         if config.deploys:
             built += [deployment.model_spec(config), deployment.endpoint_config_spec(config), deployment.endpoint_spec(config)]
+        if config.drift:
+            built += [drift.baseline_arguments(config), drift.drift_check_arguments(config)]
     templates = [(path, text) for arguments in built for path, text in strings(arguments) if "{{" in text]
     assert len(templates) > 50
     for path, text in templates:
@@ -121,12 +126,14 @@ def trigger_keys() -> set[str]:
         "ecr_image_push",
         "s3_object_created",
         "model_package_state_change",
+        "cloudwatch_alarm",
     }
 
 
-def test_every_key_the_trigger_sends_is_a_flat_parameter_of_both_workflows(written):
+def test_every_key_the_trigger_sends_is_a_flat_parameter_of_every_workflow(written):
     keys = trigger_keys()
     assert {"trigger_conf_version", "event_id", "image_uri", "s3_uri", "model_package_arn", "detail"} <= keys
+    assert {"alarm_name", "alarm_arn", "alarm_state_time", "schedule_rule_arn", "scheduled_time"} <= keys
     for where, definition in definitions(written):
         params = only_dag(definition)["params"]
         assert set(params) == keys, where
@@ -159,6 +166,7 @@ EXPECTED_TASKS = {
         "wait_for_endpoint",
         "verify_endpoint",
     ],
+    "drift": ["resolve_drift", "drift_check", "wait_for_drift_check"],
 }
 
 
@@ -167,14 +175,20 @@ def test_dag_factory_builds_each_definition_into_the_pipeline_s_dag(written, air
     from cdk_mwaa_mlops.config import parse_config
 
     for pipeline in written:
-        for kind in ("training", "deployment"):
+        for kind in KINDS:
             if pipeline[kind] is None:
                 continue
             dag = load_workflow(pipeline[kind], tmp_path)
             expected = EXPECTED_TASKS[kind] + (
                 ["start_deployment"] if "start_deployment" in only_dag(pipeline[kind])["tasks"] else []
             )
-            assert [t.task_id for t in dag.topological_sort()] == expected
+            order = [t.task_id for t in dag.topological_sort()]
+            if kind == "training" and "drift" in pipeline["config"]:
+                assert [t for t in order if t not in ("drift_baseline", "wait_for_baseline")] == ["cool_down", *expected]
+                assert order.index("wait_for_preprocessing") < order.index("drift_baseline") < order.index("wait_for_baseline")
+                assert dag.get_task("register").upstream_task_ids == {"quality_gate", "wait_for_baseline"}
+            else:
+                assert order == expected
             assert dag.schedule is None or str(dag.timetable.summary) in ("None", "Never, external triggers only")
             for task in dag.tasks:
                 assert task.execution_timeout.total_seconds() <= EXECUTION_TIMEOUT_SECONDS
@@ -192,3 +206,4 @@ def test_dag_factory_builds_each_definition_into_the_pipeline_s_dag(written, air
         == auto["deploymentWorkflowArn"]
     )
     assert next(p for p in written if p["config"]["pipeline_name"] == "ledger")["deployment"] is None
+    assert [p["config"]["pipeline_name"] for p in written if p["drift"] is not None] == ["churnd"]

@@ -32,7 +32,8 @@ JINJA_ROOTS = {"params", "ti", "task_instance", "ds", "ds_nodash", "ts", "ts_nod
 
 
 def write_definitions(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each input (DefinitionInputs) with its `training` and `deployment` definitions, as definitions.ts writes them."""
+    """Each input (DefinitionInputs) with its `training`, `deployment` and `drift` definitions (None where the pipeline
+    has none), as definitions.ts writes them."""
     with tempfile.TemporaryDirectory() as directory:
         source, target = Path(directory) / "in.json", Path(directory) / "out.json"
         source.write_text(json.dumps(inputs))
@@ -76,7 +77,31 @@ def pipeline_inputs(name: str, config: dict[str, Any], account: str = "123456789
         "trainingWorkflowName": f"{name}-training",
         "deploymentWorkflowName": f"{name}-deployment",
         "deploymentWorkflowArn": f"arn:aws:airflow-serverless:{region}:{account}:workflow/{name}-deployment-AbCdE12345",
+        "driftWorkflowName": f"{name}-drift",
     }
+
+
+def with_drift(config: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """The config with a `drift` section, as the construct writes it (drift-contract.md): captures under
+    `capture/<pipeline>/` in the data bucket, the staged drift_check.py under the pipeline's artifacts."""
+    bucket, name = config["data"]["bucket"], config["pipeline_name"]
+    drift = {
+        "dag_id_suffix": "drift",
+        "capture_prefix": f"capture/{name}/",
+        "sampling_percentage": 100,
+        "image_uri": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+        "script_uri": f"s3://{bucket}/artifacts/{name}/code/drift/0123456789abcdef/drift_check.py",
+        "instance_type": "ml.m5.large",
+        "max_runtime_seconds": 3600,
+        "baseline_sample_rows": 10000,
+        "psi_threshold": 0.2,
+        "ks_alpha": 0.05,
+        "min_rows": 100,
+        "cool_down_seconds": 86400,
+        "metric_namespace": "CdkMwaaMlops/Drift",
+        **overrides,
+    }
+    return {**config, "drift": drift}
 
 
 def strings(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
