@@ -160,9 +160,17 @@ export class MwaaMlopsPipeline extends Construct {
       });
     }
 
+    const w = this.workflow;
+    if (w.driftAlarm) {
+      // The check runs on its schedule; an alarm on its verdict starts training (which still passes the quality gate
+      // and the approval): one run per alarm state change, and the training DAG's cool-down skips runs too close together.
+      const drift = serverless ? { workflow: w.driftWorkflow } : { dagId: w.driftDagId };
+      this.trigger.onSchedule('DriftCheckSchedule', { schedule: w.driftSchedule!, ...drift });
+      if (w.retrainOnDrift) this.trigger.onAlarm('DriftDetected', { alarm: w.driftAlarm, ...training });
+    }
+
     this.monitoring.monitorBuild(this.modelBuild);
     this.monitoring.monitorTrigger(this.trigger);
-    const w = this.workflow;
     const sagemakerJobNamePrefix = `${w.pipelineName}-`; // the DAGs name jobs <pipeline>-train-<run> and <pipeline>-eval-<run>
     if (this.environment) {
       this.monitoring.monitorWorkflow({
@@ -170,6 +178,7 @@ export class MwaaMlopsPipeline extends Construct {
         environmentName: this.environment.environmentName,
         trainingDagId: w.trainingDagId,
         deploymentDagId: w.deploymentDagId,
+        driftDagId: w.driftDagId,
         glueJobName: w.glueJobName,
         endpointName: w.endpointName,
         sagemakerJobNamePrefix,
@@ -181,10 +190,15 @@ export class MwaaMlopsPipeline extends Construct {
         pipelineName: w.pipelineName,
         trainingWorkflow: w.trainingWorkflow!,
         deploymentWorkflow: w.deploymentWorkflow,
+        driftWorkflow: w.driftWorkflow,
         glueJobName: w.glueJobName,
         endpointName: w.endpointName,
         sagemakerJobNamePrefix,
       });
+    }
+
+    if (w.driftAlarm) {
+      this.monitoring.monitorDrift({ pipelineName: w.pipelineName, driftAlarm: w.driftAlarm, driftedFeatureShare: w.metricDriftedFeatureShare({ label: `${w.endpointName}: share of drifted features` }) });
     }
 
     // The first build starts when the pipeline is created: its image push must find the DAGs (or workflows), the rules
