@@ -408,7 +408,7 @@ export class ModelWorkflow extends Construct {
       topic: props.notificationTopic,
       rollbackAlarms: this.rollbackAlarms,
       stages: this.stages,
-      drift: drift !== undefined,
+      drift: this.capturePrefix ? { capturePrefix: this.capturePrefix } : undefined,
     };
     if (drift) {
       this.driftAlarm = createDriftAlarm(this, this.pipelineName, this.endpointName!, drift);

@@ -27,8 +27,8 @@ export interface DagResources {
   readonly rollbackAlarms: cloudwatch.IAlarm[];
   /** The deployment stages (the deployment runs reach each stage's endpoint through the stage's deploy role). */
   readonly stages?: ResolvedStage[];
-  /** Whether drift detection is on: the training DAG writes baselines and the drift DAG checks the endpoint. */
-  readonly drift?: boolean;
+  /** With drift detection (the training DAG writes baselines and the drift DAG checks the endpoint): the capture prefix. */
+  readonly drift?: { readonly capturePrefix: string };
 }
 
 /** Why each statement with a wildcard resource is as narrow as SageMaker and S3 allow, by statement. */
@@ -166,7 +166,7 @@ function allStatements(scope: Construct, r: DagResources): iam.PolicyStatement[]
     })));
   }
   if (r.stages) statements.push(...stageStatements(r, r.stages, sagemaker));
-  if (r.drift && r.endpointName) statements.push(...driftStatements(r, r.endpointName, sagemaker));
+  if (r.drift && r.endpointName) statements.push(...driftStatements(r, r.endpointName, r.drift.capturePrefix, sagemaker));
   if (r.topic) {
     statements.push(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [r.topic.topicArn] }));
     if (r.topic.masterKey) {
@@ -211,7 +211,7 @@ function stageStatements(r: DagResources, stages: ResolvedStage[], sagemaker: Re
  * What drift detection adds: the training DAG's baseline job and its cool-down check, and the drift DAG, which reads
  * what is deployed on the endpoint (endpoint → config → model → package) and runs the check as a processing job.
  */
-function driftStatements(r: DagResources, endpointName: string, sagemaker: ReturnType<typeof sagemakerArns>): iam.PolicyStatement[] {
+function driftStatements(r: DagResources, endpointName: string, capturePrefix: string, sagemaker: ReturnType<typeof sagemakerArns>): iam.PolicyStatement[] {
   const p = r.pipelineName;
   const jobActions = ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags'];
   const runKey = `the DAGs name each run's jobs ${p}-<stage>-<run key> (naming.py), so the name ends in the run key`;
@@ -233,5 +233,11 @@ function driftStatements(r: DagResources, endpointName: string, sagemaker: Retur
         sagemaker('model-package', `${r.modelPackageGroupName}/*`),
       ],
     }), `the deployment DAG names each package's model and endpoint config ${p}-model-<run key> and ${p}-config-<run key>`)),
+    // Whether the endpoint captured anything yet (a processing job fails on an empty S3 input).
+    usedBy(['drift'], new iam.PolicyStatement({
+      actions: ['s3:ListBucket'],
+      resources: [r.dataBucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': `${capturePrefix}*` } },
+    })),
   ];
 }
