@@ -103,7 +103,7 @@ BAD_DRIFT = [
 @pytest.mark.parametrize("key, value, message", BAD_DRIFT, ids=[f"{k}={v!r}" for k, v, _ in BAD_DRIFT])
 def test_a_bad_drift_value_is_refused_by_config_py_and_the_schema(key, value, message):
     document = with_drift_value(key, value)
-    with pytest.raises(ConfigError, match="^demo.json: ") as refused:
+    with pytest.raises(ConfigError, match=r"^demo\.json: ") as refused:
         parse_config("demo.json", document)
     assert message in str(refused.value)
     assert schema_errors(document), f"drift.{key}={value!r} passes the schema"
