@@ -140,3 +140,61 @@ describe('MwaaMlopsPipeline on MWAA Serverless, options', () => {
     expect(() => serverlessStack({ workflow: { training: { maxRuntime: Duration.hours(3) } } })).not.toThrow();
   });
 });
+
+describe('MwaaMlopsPipeline on MWAA Serverless, with drift detection', () => {
+  const { stack, pipeline, template } = serverlessStack({ workflow: { drift: {} } });
+  const t = template();
+  const roleOf = (workflow: ServerlessWorkflow) => stack.getLogicalId(workflow.role.node.defaultChild as any);
+  const statementsOf = (workflow: ServerlessWorkflow) => Object.values(t.findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleOf(workflow) }]))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+  const resourcesOf = (workflow: ServerlessWorkflow, action: string) => statementsOf(workflow)
+    .filter((s: any) => [s.Action].flat().includes(action))
+    .flatMap((s: any) => [s.Resource].flat().map((r: unknown) => JSON.stringify(r)));
+
+  test('a third workflow, <base>-drift, with its own role and log group', () => {
+    const workflows = Object.values(t.findResources('AWS::MWAAServerless::Workflow'));
+    expect(workflows).toHaveLength(3);
+    const drift = pipeline.workflow.driftWorkflow!;
+    expect(drift).toBeInstanceOf(ServerlessWorkflow);
+    expect(drift.cfnWorkflow.name).toBe(pipeline.workflow.trainingWorkflow!.cfnWorkflow.name!.replace(/-training$/, '-drift'));
+    expect(new Set([pipeline.workflow.trainingWorkflow, pipeline.workflow.deploymentWorkflow, drift].map((w) => roleOf(w!))).size).toBe(3);
+    expect(drift.logGroup).not.toBe(pipeline.workflow.trainingWorkflow!.logGroup);
+  });
+
+  test('the drift role runs and reads drift jobs and what is deployed; it trains, deploys and lists nothing', () => {
+    const drift = pipeline.workflow.driftWorkflow!;
+    const actions = roleActions(t, roleOf(drift));
+    expect(actions).toEqual(expect.arrayContaining([
+      'sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:DescribeEndpoint',
+      'sagemaker:DescribeEndpointConfig', 'sagemaker:DescribeModel', 'sagemaker:DescribeModelPackage',
+    ]));
+    for (const denied of ['sagemaker:CreateTrainingJob', 'glue:StartJobRun', 'sagemaker:CreateModelPackage', 'sagemaker:UpdateEndpoint',
+      'sagemaker:CreateEndpointConfig', 'sagemaker:ListTrainingJobs', 'airflow-serverless:StartWorkflowRun']) {
+      expect([denied, actions.includes(denied)]).toEqual([denied, false]);
+    }
+    const jobs = resourcesOf(drift, 'sagemaker:CreateProcessingJob');
+    expect(jobs.length).toBeGreaterThan(0);
+    expect(jobs.every((r) => /processing-job\/churn-drift-\*/.test(r))).toBe(true);
+  });
+
+  test('the training role runs the baseline job and may list training jobs (the cool-down); the deployment role neither', () => {
+    const training = pipeline.workflow.trainingWorkflow!;
+    expect(resourcesOf(training, 'sagemaker:CreateProcessingJob').some((r) => /processing-job\/churn-base-\*/.test(r))).toBe(true);
+    expect(resourcesOf(training, 'sagemaker:CreateProcessingJob').some((r) => /churn-drift-/.test(r))).toBe(false);
+    expect(roleActions(t, roleOf(training))).toContain('sagemaker:ListTrainingJobs');
+    const deployment = roleActions(t, roleOf(pipeline.workflow.deploymentWorkflow!));
+    expect(deployment).not.toContain('sagemaker:ListTrainingJobs');
+    expect(resourcesOf(pipeline.workflow.deploymentWorkflow!, 'sagemaker:CreateProcessingJob')).toEqual([]);
+  });
+
+  test('a drift job longer than a workflow can wait for is an error naming drift.maxRuntime', () => {
+    expect(() => serverlessStack({ workflow: { drift: { maxRuntime: Duration.hours(4) } } }))
+      .toThrow(/drift.maxRuntime: 14400 s is longer than a serverless workflow can wait for a drift processing job \(.*at most 13500 s/);
+    expect(() => serverlessStack({ workflow: { drift: { maxRuntime: Duration.hours(3) } } })).not.toThrow();
+  });
+
+  test('cdk-nag AwsSolutions: no unacknowledged finding', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
