@@ -19,11 +19,15 @@ import { WORKFLOW_ARN_PATTERN } from './start-workflow-run';
  *   model_package_modified_time (epoch milliseconds of the state change, when the event carries it); for a change of the
  *   package's lifecycle (UpdatedModelPackageFields names ModelLifeCycle) also model_package_stage and
  *   model_package_stage_status
+ * - cloudwatch_alarm: alarm_name, alarm_arn, alarm_state, alarm_state_time (the new state's timestamp, as delivered),
+ *   alarm_reason and alarm_previous_state (each when the event carries it)
+ * - schedule: schedule_rule_arn, scheduled_time (the event's time: when the rule fired)
  * - event: detail (the event's detail, as delivered)
  */
 export const TRIGGER_CONF_VERSION = 1;
 
-export type SourceKind = 'ecr_image_push' | 's3_object_created' | 'model_package_state_change' | 'event';
+export type SourceKind =
+  'ecr_image_push' | 's3_object_created' | 'model_package_state_change' | 'cloudwatch_alarm' | 'schedule' | 'event';
 
 /** Where the run starts: a DAG of the MWAA environment, or an MWAA Serverless workflow. */
 export type RunTarget = { readonly kind: 'dag'; readonly dagId: string } | { readonly kind: 'workflow'; readonly workflowArn: string };
@@ -47,6 +51,10 @@ export type ParseResult = { readonly ok: true; readonly request: DagRunRequest }
 const DIGEST_PATTERN = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 /** Airflow's default `[scheduler] allowed_run_id_pattern`. */
 const RUN_ID_CHARS = /[^A-Za-z0-9_.~:+-]/g;
+/** An ISO 8601 date-time with a zone, as AWS writes them (`2019-10-02T17:04:40.989+0000`, `2015-10-08T16:53:06Z`). */
+const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$/;
+const ALARM_ARN_PATTERN = /^arn:[a-z0-9-]+:cloudwatch:[a-z0-9-]+:\d{12}:alarm:.+$/;
+const RULE_ARN_PATTERN = /^arn:[a-z0-9-]+:events:[a-z0-9-]+:\d{12}:rule\/.+$/;
 
 type Json = Record<string, unknown>;
 
@@ -134,6 +142,8 @@ function describeSource(event: Json & { detail: Json }): SourceFacts | { reason:
   if (source === 'aws.ecr' && detailType === 'ECR Image Action') return ecrPush(event, detail);
   if (source === 'aws.s3' && detailType === 'Object Created') return s3Object(detail);
   if (source === 'aws.sagemaker' && detailType === 'SageMaker Model Package State Change') return modelPackage(detail);
+  if (source === 'aws.cloudwatch' && detailType === 'CloudWatch Alarm State Change') return alarmStateChange(event, detail);
+  if (source === 'aws.events' && detailType === 'Scheduled Event') return scheduledEvent(event);
   return { kind: 'event', identity: [event.id], label: String(event.id), facts: { detail } };
 }
 
@@ -215,6 +225,68 @@ function modelPackage(detail: Json): SourceFacts | { reason: string } {
       ...(lifecycle ? { model_package_stage: lifecycle.stage, model_package_stage_status: lifecycle.stageStatus } : {}),
     },
   };
+}
+
+/**
+ * An alarm's change of state. The event names the alarm's ARN in `resources` and carries the new and the previous
+ * state, each with its value, reason and timestamp
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html, "State change for a
+ * single-metric alarm"). CloudWatch sends one event per change of state, so the alarm and the new state's timestamp
+ * name the change: a redelivery finds its run, the next change of state is a new one.
+ */
+function alarmStateChange(event: Json, detail: Json): SourceFacts | { reason: string } {
+  const arn = firstResource(event);
+  const name = detail.alarmName;
+  const state = isObject(detail.state) ? detail.state : undefined;
+  if (typeof arn !== 'string' || !ALARM_ARN_PATTERN.test(arn)) return { reason: `CloudWatch alarm resources[0] is ${describe(arn)}, not an alarm ARN` };
+  if (!nonEmptyString(name)) return { reason: `CloudWatch alarmName is ${describe(name)}` };
+  if (!state) return { reason: `CloudWatch alarm state is ${describe(detail.state)}` };
+  if (!nonEmptyString(state.value)) return { reason: `CloudWatch alarm state.value is ${describe(state.value)}` };
+  const time = timestampMillis(state.timestamp);
+  if (time === undefined) return { reason: `CloudWatch alarm state.timestamp is ${describe(state.timestamp)}, not an ISO 8601 time` };
+  const previous = isObject(detail.previousState) ? optionalString(detail.previousState.value) : undefined;
+  return {
+    kind: 'cloudwatch_alarm',
+    identity: [arn, time],
+    label: `${name.slice(0, 60)}.${state.value}`,
+    facts: {
+      alarm_name: name,
+      alarm_arn: arn,
+      alarm_state: state.value,
+      ...(previous ? { alarm_previous_state: previous } : {}),
+      ...(typeof state.reason === 'string' ? { alarm_reason: state.reason } : {}),
+      alarm_state_time: state.timestamp,
+    },
+  };
+}
+
+/**
+ * A scheduled rule firing: the rule's ARN in `resources`, the scheduled time as the event's `time`, an empty detail
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/events/EventTypes.html#schedule_event_type). The rule and the
+ * time name the firing.
+ */
+function scheduledEvent(event: Json): SourceFacts | { reason: string } {
+  const arn = firstResource(event);
+  if (typeof arn !== 'string' || !RULE_ARN_PATTERN.test(arn)) return { reason: `scheduled event resources[0] is ${describe(arn)}, not a rule ARN` };
+  const time = timestampMillis(event.time);
+  if (time === undefined) return { reason: `scheduled event time is ${describe(event.time)}, not an ISO 8601 time` };
+  return {
+    kind: 'schedule',
+    identity: [arn, time],
+    label: `${arn.slice(arn.lastIndexOf('/') + 1).slice(0, 56)}.${event.time}`,
+    facts: { schedule_rule_arn: arn, scheduled_time: event.time },
+  };
+}
+
+function firstResource(event: Json): unknown {
+  return Array.isArray(event.resources) ? event.resources[0] : undefined;
+}
+
+/** Epoch milliseconds of an ISO 8601 time with a zone; undefined for anything else. */
+function timestampMillis(value: unknown): number | undefined {
+  if (typeof value !== 'string' || !TIMESTAMP_PATTERN.test(value)) return undefined;
+  const parsed = Date.parse(value);
+  return Number.isNaN(parsed) ? undefined : parsed;
 }
 
 /**
