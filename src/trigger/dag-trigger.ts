@@ -19,10 +19,11 @@ import { DagRunInput } from './private/dag-run-input';
 import { acknowledgeTriggerFindings } from './private/nag';
 import { acknowledgeBucketNotificationsHandler } from '../private/nag-ids';
 import {
-  validateEventPattern, validateGroupName, validatePrefix, validateStages, validateStageStatus, validateTagPrefixes, validateTarget,
-  validateTriggerProps,
+  validateAlarmOptions, validateEventPattern, validateGroupName, validatePrefix, validateScheduleOptions, validateStages, validateStageStatus,
+  validateTagPrefixes, validateTarget, validateTriggerProps,
 } from './private/validate';
 import {
+  AlarmTriggerOptions,
   DagRunTargetOptions,
   EventPatternTriggerOptions,
   ImagePushedTriggerOptions,
@@ -30,6 +31,7 @@ import {
   ModelPackageStageTriggerOptions,
   ModelPackageTriggerOptions,
   ObjectCreatedTriggerOptions,
+  ScheduleTriggerOptions,
 } from './trigger-options';
 
 const METRIC_NAMESPACE = 'CdkMwaaMlops/DagTrigger';
@@ -133,15 +135,17 @@ export interface DagTriggerOptions {
 
 /**
  * Starts Airflow DAG runs on MWAA, or MWAA Serverless workflow runs, from EventBridge events: an image pushed to
- * ECR, an object created in S3, a model package reaching an approval status or a lifecycle stage, or any event pattern.
+ * ECR, an object created in S3, a model package reaching an approval status or a lifecycle stage, a CloudWatch alarm
+ * changing state, a schedule, or any event pattern.
  *
  * Each event starts exactly one run, however often it is delivered: the run id derives from the event (for ECR the
  * repository and digest, for S3 the bucket, key and version, for model packages the package, status and time of the
- * state change, and for a lifecycle change also the stage and its status; otherwise the event id). On MWAA it is the DAG run id, and Airflow's 409 for a known run id counts as done; on MWAA Serverless
- * it is the `StartWorkflowRun` ClientToken, which returns the run already started for it. The run's `conf` (a
- * workflow's `OverrideParameters`) carries the event's facts. Events that cannot be delivered or keep failing end in a
- * dead-letter queue; malformed events, unknown DAGs or workflows and runs the service refuses are logged with the
- * reason and the event, and counted.
+ * state change, and for a lifecycle change also the stage and its status; for an alarm the alarm and the time of its
+ * change of state; for a schedule the rule and the time it fired; otherwise the event id). On MWAA it is the DAG run
+ * id, and Airflow's 409 for a known run id counts as done; on MWAA Serverless it is the `StartWorkflowRun`
+ * ClientToken, which returns the run already started for it. The run's `conf` (a workflow's `OverrideParameters`)
+ * carries the event's facts. Events that cannot be delivered or keep failing end in a dead-letter queue; malformed
+ * events, unknown DAGs or workflows and runs the service refuses are logged with the reason and the event, and counted.
  */
 export class DagTrigger extends Construct {
   /** The CloudWatch namespace of the trigger's outcome metrics (counted from its logs). */
@@ -326,6 +330,33 @@ export class DagTrigger extends Construct {
     });
   }
 
+  /**
+   * Starts a run of `options.dagId` (or `options.workflow`) each time `options.alarm` changes to one of
+   * `options.states` (default ALARM). The run's `conf` has `source_kind: 'cloudwatch_alarm'` and the alarm's name,
+   * ARN, states, reason and time of the change.
+   */
+  public onAlarm(id: string, options: AlarmTriggerOptions): events.Rule {
+    validateTarget(id, options, this.environment !== undefined);
+    validateAlarmOptions(this, id, options);
+    const states: string[] = options.states ?? [cloudwatch.AlarmState.ALARM];
+    return this.addRule(id, options, `alarm ${options.alarm.node.path} in ${states.join(' or ')}`, {
+      source: ['aws.cloudwatch'],
+      detailType: ['CloudWatch Alarm State Change'],
+      resources: [options.alarm.alarmArn],
+      detail: { state: { value: states } },
+    });
+  }
+
+  /**
+   * Starts a run of `options.dagId` (or `options.workflow`) on `options.schedule`. The run's `conf` has
+   * `source_kind: 'schedule'`, the rule's ARN and the time it fired.
+   */
+  public onSchedule(id: string, options: ScheduleTriggerOptions): events.Rule {
+    validateTarget(id, options, this.environment !== undefined);
+    validateScheduleOptions(id, options);
+    return this.addRule(id, options, `schedule ${options.schedule.expressionString}`, undefined, undefined, options.schedule);
+  }
+
   /** Starts a run of `options.dagId` (or `options.workflow`) for every event matching `options.eventPattern`. */
   public onEvent(id: string, options: EventPatternTriggerOptions): events.Rule {
     validateTarget(id, options, this.environment !== undefined);
@@ -354,7 +385,8 @@ export class DagTrigger extends Construct {
   }
 
   private addRule(
-    id: string, options: DagRunTargetOptions, what: string, eventPattern: events.EventPattern, eventBus?: events.IEventBus,
+    id: string, options: DagRunTargetOptions, what: string,
+    eventPattern: events.EventPattern | undefined, eventBus?: events.IEventBus, schedule?: events.Schedule,
   ): events.Rule {
     const workflow = options.workflow;
     const rule = new events.Rule(this, id, {
@@ -363,6 +395,7 @@ export class DagTrigger extends Construct {
         : `Starts Airflow DAG ${options.dagId}: ${what}`, 512),
       eventPattern,
       eventBus,
+      schedule,
     });
     if (workflow && !this.grantedWorkflows.has(workflow)) {
       // airflow-serverless:StartWorkflowRun on this workflow only.

@@ -1,3 +1,4 @@
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -126,4 +127,34 @@ export interface EventPatternTriggerOptions extends DagRunTargetOptions {
    * @default - the account's default event bus
    */
   readonly eventBus?: events.IEventBus;
+}
+
+/**
+ * Start a DAG run when a CloudWatch alarm changes to one of the given states. The run's `conf` carries the alarm's
+ * name, ARN, new and previous state, the reason and the time of the change (`alarm_*` keys).
+ */
+export interface AlarmTriggerOptions extends DagRunTargetOptions {
+  /**
+   * The alarm to watch (a metric or composite alarm). CloudWatch sends its state changes to the default event bus of
+   * the alarm's own account and region, so the alarm must be in the trigger's account and region.
+   */
+  readonly alarm: cloudwatch.IAlarm;
+
+  /**
+   * The states whose entry starts a run. Each change of state starts one run, however often EventBridge delivers it
+   * (the run id follows the alarm and the time of the change); the alarm entering the state again later is a new change
+   * and starts a new run. CloudWatch reports a change of state only, never an alarm that stays in its state.
+   *
+   * @default [cloudwatch.AlarmState.ALARM]
+   */
+  readonly states?: cloudwatch.AlarmState[];
+}
+
+/**
+ * Start a DAG run on a schedule (an EventBridge scheduled rule). The run's `conf` carries the rule's ARN
+ * (`schedule_rule_arn`) and the time the rule fired (`scheduled_time`); each firing starts one run.
+ */
+export interface ScheduleTriggerOptions extends DagRunTargetOptions {
+  /** When to start a run, e.g. `events.Schedule.rate(Duration.days(1))` or `events.Schedule.cron({ hour: '2', minute: '0' })` (UTC). */
+  readonly schedule: events.Schedule;
 }

@@ -1,10 +1,12 @@
-import { Token } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
+import type { Construct } from 'constructs';
 import { validateNumber } from '../../private/validate-number';
 import { DAG_ID_PATTERN } from '../dag-id';
 import type { DagTriggerProps } from '../dag-trigger';
 import { LIFECYCLE_VALUE_PATTERN, MODEL_STAGE_PATTERN } from '../model-stage';
-import type { DagRunTargetOptions } from '../trigger-options';
+import type { AlarmTriggerOptions, DagRunTargetOptions, ScheduleTriggerOptions } from '../trigger-options';
 
 const GROUP_NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 /** How many values EventBridge allows in a pattern's array is far larger; ten stages keep a rule readable. */
@@ -100,5 +102,37 @@ export function validateStageStatus(status: string): void {
   }
   if (!LIFECYCLE_VALUE_PATTERN.test(status)) {
     throw new Error(`stageStatus: '${status}' is not a SageMaker stage status (1 to 63 letters, digits and '-', starting and ending with a letter or digit, e.g. 'Approved')`);
+  }
+}
+
+const ALARM_STATES: readonly string[] = Object.values(cloudwatch.AlarmState);
+
+/** The alarm rule's alarm and states: an alarm of the trigger's account and region; distinct, known states. */
+export function validateAlarmOptions(scope: Construct, id: string, options: AlarmTriggerOptions): void {
+  if (!options.alarm) throw new Error(`${id}.alarm: give the CloudWatch alarm whose state changes start a run`);
+  const here = Stack.of(scope);
+  const arn = options.alarm.alarmArn;
+  const there = Token.isUnresolved(arn) ? options.alarm.env : Arn.split(arn, ArnFormat.COLON_RESOURCE_NAME);
+  for (const [what, theirs, ours] of [['account', there.account, here.account], ['region', there.region, here.region]]) {
+    if (!Token.isUnresolved(theirs) && !Token.isUnresolved(ours) && theirs !== ours) {
+      throw new Error(`${id}.alarm: ${options.alarm.node.path} is in ${what} ${theirs}, the trigger in ${ours}; CloudWatch sends an alarm's state changes only to the default event bus of the alarm's own account and region`);
+    }
+  }
+  const states = options.states;
+  if (states === undefined) return;
+  if (!Array.isArray(states) || states.length === 0) {
+    throw new Error(`${id}.states: [] matches no change of state; leave states out for ALARM only, or list some of ${ALARM_STATES.join(', ')}`);
+  }
+  const seen = new Set<string>();
+  for (const state of states) {
+    if (!ALARM_STATES.includes(state)) throw new Error(`${id}.states: '${String(state)}' is not an alarm state (one of ${ALARM_STATES.join(', ')})`);
+    if (seen.has(state)) throw new Error(`${id}.states: '${state}' is listed twice`);
+    seen.add(state);
+  }
+}
+
+export function validateScheduleOptions(id: string, options: ScheduleTriggerOptions): void {
+  if (!options.schedule || typeof options.schedule.expressionString !== 'string') {
+    throw new Error(`${id}.schedule: give an events.Schedule, e.g. events.Schedule.rate(Duration.days(1))`);
   }
 }
