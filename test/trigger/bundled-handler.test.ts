@@ -3,7 +3,7 @@ import { once } from 'events';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { sampleEvent, triggerInput } from './events';
+import { alarmChange, sampleEvent, triggerInput } from './events';
 import { airflowLike, ScriptedMwaaEndpoint } from './scripted-mwaa-endpoint';
 import { jsonError, ScriptedServerlessEndpoint, serverlessLike } from './scripted-serverless-endpoint';
 import type { HandlerOptions, Trigger } from '../../src/trigger/dag-trigger.lambda';
@@ -256,6 +256,45 @@ describe('4: each approval is its own happening', () => {
     expect(stage.dagRunId).toMatch(/^model_package_state_change__churn-models\.v1\.prod\.Approved__[0-9a-f]{20}$/);
     expect(redelivered).toMatchObject({ outcome: 'already_triggered', dagRunId: stage.dagRunId });
     expect(endpoint.requests.at(-1)!.Body.conf).toMatchObject({ model_package_stage: 'prod', model_package_stage_status: 'Approved' });
+  });
+});
+
+describe('4b: each change of an alarm and each firing of a schedule is its own happening', () => {
+  test('drift: ALARM, its redelivery, OK, ALARM again: two retrains; the redelivery starts none', async () => {
+    const { trigger } = handler();
+    const alarmed = await trigger(triggerInput('churn_training', alarmChange('ALARM', 'OK', '2026-12-01T02:10:00.000+0000')));
+    const redelivered = await trigger(triggerInput('churn_training', alarmChange('ALARM', 'OK', '2026-12-01T02:10:00.000+0000', 'churn-drift', 'e-again')));
+    const recovered = await trigger(triggerInput('churn_training', alarmChange('OK', 'ALARM', '2026-12-02T02:10:00.000+0000')));
+    const again = await trigger(triggerInput('churn_training', alarmChange('ALARM', 'OK', '2026-12-03T02:10:00.000+0000')));
+
+    expect([alarmed.outcome, redelivered.outcome, recovered.outcome, again.outcome]).toEqual(['triggered', 'already_triggered', 'triggered', 'triggered']);
+    expect(alarmed.dagRunId).toMatch(/^cloudwatch_alarm__churn-drift\.ALARM__[0-9a-f]{20}$/);
+    expect(redelivered.dagRunId).toBe(alarmed.dagRunId);
+    expect(again.dagRunId).not.toBe(alarmed.dagRunId);
+    expect(endpoint.requests[0].Body.conf).toMatchObject({
+      source_kind: 'cloudwatch_alarm', alarm_name: 'churn-drift', alarm_state: 'ALARM', alarm_previous_state: 'OK', alarm_state_time: '2026-12-01T02:10:00.000+0000',
+    });
+  });
+
+  test('schedule: a firing, its redelivery, the next firing: two drift checks', async () => {
+    const { trigger } = handler();
+    const fired = (time: string, id: string) => triggerInput('churn_drift', { ...sampleEvent('scheduled-event'), id, time });
+    const first = await trigger(fired('2026-12-01T02:00:00Z', 'e1'));
+    const redelivered = await trigger(fired('2026-12-01T02:00:00Z', 'e1-again'));
+    const next = await trigger(fired('2026-12-02T02:00:00Z', 'e2'));
+    expect([first.outcome, redelivered.outcome, next.outcome]).toEqual(['triggered', 'already_triggered', 'triggered']);
+    expect(endpoint.requests.at(-1)!.Body.conf).toMatchObject({
+      source_kind: 'schedule', schedule_rule_arn: 'arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule', scheduled_time: '2026-12-02T02:00:00Z',
+    });
+  });
+
+  test('an alarm event that lost its alarm ARN is rejected without a call', async () => {
+    const { trigger, finals } = handler();
+    const event = alarmChange('ALARM', 'OK', '2026-12-01T02:10:00.000+0000');
+    event.resources = [];
+    expect((await trigger(triggerInput('churn_training', event))).outcome).toBe('rejected');
+    expect(endpoint.requests).toHaveLength(0);
+    expect(finals()).toEqual([expect.objectContaining({ outcome: 'rejected', reason: 'malformed_event' })]);
   });
 });
 

@@ -2,10 +2,31 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 const dir = path.join(__dirname, '..', 'fixtures', 'events');
+/** The event-ruler tests' samples: `{ page, section, event }`, each naming the AWS page it is taken from. */
+const rulerSamples = path.join(__dirname, '..', 'events', 'samples');
+
+type SampleName =
+  'ecr-image-action' | 's3-object-created' | 'sagemaker-model-package-state-change' | 'cloudwatch-alarm-state-change' | 'scheduled-event';
 
 /** The sample events, in the shapes AWS documents. */
-export function sampleEvent(name: 'ecr-image-action' | 's3-object-created' | 'sagemaker-model-package-state-change'): Record<string, any> {
-  return JSON.parse(fs.readFileSync(path.join(dir, `${name}.json`), 'utf8'));
+export function sampleEvent(name: SampleName): Record<string, any> {
+  const fixture = path.join(dir, `${name}.json`);
+  if (fs.existsSync(fixture)) return JSON.parse(fs.readFileSync(fixture, 'utf8'));
+  return JSON.parse(fs.readFileSync(path.join(rulerSamples, `${name}.json`), 'utf8')).event;
+}
+
+/** The documented alarm event as the change of `alarmName` from `previous` to `state` at `timestamp`. */
+export function alarmChange(
+  state: string, previous: string, timestamp: string, alarmName = 'churn-drift', eventId = 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
+): Record<string, any> {
+  const event = sampleEvent('cloudwatch-alarm-state-change');
+  event.id = eventId;
+  event.resources = [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:${alarmName}`];
+  event.detail.alarmName = alarmName;
+  event.detail.state.value = state;
+  event.detail.state.timestamp = timestamp;
+  event.detail.previousState.value = previous;
+  return event;
 }
 
 /** What the rule's input transformer hands the function. */

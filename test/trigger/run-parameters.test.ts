@@ -12,6 +12,8 @@ test('every conf key the trigger sends, for every kind of event, is a declared w
     sampleEvent('s3-object-created'),
     sampleEvent('sagemaker-model-package-state-change'),
     lifecycleChange('prod', 'Approved'),
+    sampleEvent('cloudwatch-alarm-state-change'),
+    sampleEvent('scheduled-event'),
     { ...sampleEvent('ecr-image-action'), 'source': 'my.app', 'detail-type': 'Data Ready' },
   ];
   const keys = new Set<string>();
@@ -21,5 +23,7 @@ test('every conf key the trigger sends, for every kind of event, is a declared w
     Object.keys(parsed.request.conf).forEach((key) => keys.add(key));
   }
   expect(keys).toContain('model_package_stage');
+  expect(keys).toContain('alarm_previous_state');
+  expect(keys).toContain('scheduled_time');
   expect([...keys].filter((key) => !RUN_PARAMETERS.includes(key))).toEqual([]);
 });
