@@ -40,7 +40,7 @@ export class MwaaMlopsServerlessExampleStack extends Stack {
 /**
  * Several pipelines on one environment: a GitHub repository (through CodeConnections) deploying to a serverless
  * endpoint with automatic approval, and the starter in CodeCommit deploying to a real-time endpoint after a person
- * approves, with a canary rollout.
+ * approves, with a canary rollout and drift detection.
  */
 export class MwaaMlopsSharedExampleStack extends Stack {
   public readonly airflow: AirflowEnvironment;
@@ -68,6 +68,8 @@ export class MwaaMlopsSharedExampleStack extends Stack {
       workflow: {
         approval: ModelApproval.MANUAL,
         deployment: EndpointDeployment.realTime({ trafficShifting: TrafficShifting.canary(20, Duration.minutes(10)) }),
+        // A fifth of the requests captured, checked daily against each model's training data; drift starts training.
+        drift: { samplingPercentage: 20 },
       },
     });
     // The shared environment is watched once: its alarms go to the first pipeline's topic.

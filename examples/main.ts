@@ -32,6 +32,7 @@ function describe(p: MwaaMlopsPipeline): string[] {
     `  source:      ${p.modelBuild.sourceRepository ? `CodeCommit ${p.modelBuild.sourceRepository.node.path}` : 'external (CodeConnections or S3)'} -> CodePipeline V2 -> ECR`,
     `  DAGs:        ${w.trainingDagId}${w.deploymentDagId ? `, ${w.deploymentDagId}` : ''}`,
     `  approval:    ${w.approval}; deployment: ${w.stageNames.length > 0 ? `stages ${w.stageNames.join(' -> ')}` : w.deployment}`,
+    ...(w.driftAlarm ? [`  drift:       ${w.driftDagId ?? w.driftWorkflow?.node.path}, alarm ${w.driftAlarm.node.path}${w.retrainOnDrift ? ' starts training' : ''}`] : []),
     '  triggers:',
     ...rules.map((description) => `    ${description}`),
     `  monitoring:  ${p.monitoring.alarms.length} alarms, ${p.monitoring.rules.length} rules, one topic`,

@@ -73,6 +73,8 @@ func NewMwaaMlopsSharedExampleStack(scope constructs.Construct, id string) awscd
 			Deployment: cdkmwaamlops.EndpointDeployment_RealTime(&cdkmwaamlops.RealTimeDeploymentOptions{
 				TrafficShifting: cdkmwaamlops.TrafficShifting_Canary(jsii.Number(20), awscdk.Duration_Minutes(jsii.Number(10))),
 			}),
+			// A fifth of the requests captured, checked daily against each model's training data; drift starts training.
+			Drift: &cdkmwaamlops.DriftDetectionOptions{SamplingPercentage: jsii.Number(20)},
 		},
 	})
 	// The shared environment is watched once: its alarms go to the first pipeline's topic.

@@ -10,6 +10,7 @@ from cdk_mwaa_mlops import (
     AirflowEnvironment,
     AirflowVersion,
     DeploymentStage,
+    DriftDetectionOptions,
     EndpointDeployment,
     ModelApproval,
     ModelWorkflowOptions,
@@ -86,6 +87,8 @@ class MwaaMlopsSharedExampleStack(Stack):
             workflow=ModelWorkflowOptions(
                 approval=ModelApproval.MANUAL,
                 deployment=EndpointDeployment.real_time(traffic_shifting=TrafficShifting.canary(20, Duration.minutes(10))),
+                # A fifth of the requests captured, checked daily against each model's training data; drift starts training.
+                drift=DriftDetectionOptions(sampling_percentage=20),
             ),
         )
         # The shared environment is watched once: its alarms go to the first pipeline's topic.

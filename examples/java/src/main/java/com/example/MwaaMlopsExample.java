@@ -4,6 +4,7 @@ import io.github.cdkmwaamlops.AirflowEnvironment;
 import io.github.cdkmwaamlops.AirflowVersion;
 import io.github.cdkmwaamlops.ConnectionSourceOptions;
 import io.github.cdkmwaamlops.DeploymentStage;
+import io.github.cdkmwaamlops.DriftDetectionOptions;
 import io.github.cdkmwaamlops.EndpointDeployment;
 import io.github.cdkmwaamlops.IAirflowEnvironment;
 import io.github.cdkmwaamlops.ModelApproval;
@@ -110,6 +111,8 @@ public final class MwaaMlopsExample {
                             .deployment(EndpointDeployment.realTime(RealTimeDeploymentOptions.builder()
                                     .trafficShifting(TrafficShifting.canary(20, Duration.minutes(10)))
                                     .build()))
+                            // A fifth of the requests captured, checked daily against each model's training data; drift starts training.
+                            .drift(DriftDetectionOptions.builder().samplingPercentage(20).build())
                             .build())
                     .build();
             // The shared environment is watched once: its alarms go to the first pipeline's topic.
