@@ -71,11 +71,7 @@ class Rule:
     @property
     def dag_id(self) -> str | None:
         """The DAG a trigger rule starts (its input template names it), None for other rules."""
-        for target in self.targets:
-            found = re.search(r'"dagId":"([^"]+)"', target.get("InputTransformer", {}).get("InputTemplate", ""))
-            if found:
-                return found[1]
-        return None
+        return _dag_id(self.targets)
 
     @property
     def notifies_topic(self) -> bool:
@@ -83,12 +79,56 @@ class Rule:
 
 
 def rules(stack: DeployedStack) -> list[Rule]:
+    """The stack's rules that match events (scheduled rules match none: see `scheduled_rules`)."""
     found = []
     for logical_id, resource in stack.resources.items():
-        if resource["Type"] != "AWS::Events::Rule":
+        if resource["Type"] != "AWS::Events::Rule" or _is_scheduled(resource):
             continue
         props = resource["Properties"]
-        assert "EventPattern" in props, f"{stack.name}/{logical_id} has no event pattern (a schedule?): give it cases"
+        assert "EventPattern" in props, f"{stack.name}/{logical_id} has neither an event pattern nor a schedule"
         raw = props["EventPattern"]
         found.append(Rule(stack, logical_id, raw, stack.resolve(raw), props.get("Targets", [])))
     return found
+
+
+@dataclass(frozen=True)
+class ScheduledRule:
+    stack: DeployedStack
+    logical_id: str
+    expression: str
+    targets: list[dict[str, Any]]
+
+    @property
+    def id(self) -> str:
+        return f"{self.stack.name}/{self.logical_id}"
+
+    @property
+    def dag_id(self) -> str | None:
+        return _dag_id(self.targets)
+
+
+def scheduled_rules(stack: DeployedStack) -> list[ScheduledRule]:
+    return [
+        ScheduledRule(
+            stack,
+            logical_id,
+            stack.resolve(resource["Properties"]["ScheduleExpression"]),
+            resource["Properties"].get("Targets", []),
+        )
+        for logical_id, resource in stack.resources.items()
+        if resource["Type"] == "AWS::Events::Rule" and _is_scheduled(resource)
+    ]
+
+
+def _dag_id(targets: list[dict[str, Any]]) -> str | None:
+    for target in targets:
+        template = target.get("InputTransformer", {}).get("InputTemplate", "")
+        found = re.search(r'"dagId":"([^"]+)"', template if isinstance(template, str) else "")
+        if found:
+            return found[1]
+    return None
+
+
+def _is_scheduled(resource: dict[str, Any]) -> bool:
+    props = resource["Properties"]
+    return "ScheduleExpression" in props and "EventPattern" not in props

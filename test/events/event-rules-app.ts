@@ -2,10 +2,13 @@
  * Every EventBridge rule the constructs create, synthesized for test/events/test_event_patterns.py: the example app's
  * stacks as they are, plus the rule options the example leaves out (S3 source, custom raw prefix, stages in the
  * pipeline's account, image tag prefixes, each approval status, stage rules for several stages and another stage status,
- * no prefix, an imported bucket, custom patterns, a standalone PipelineMonitoring).
+ * no prefix, an imported bucket, custom patterns, alarm rules (the default state and others), a schedule, a standalone
+ * PipelineMonitoring).
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { MwaaMlopsExampleStack, MwaaMlopsSharedExampleStack } from '../../examples/app';
 import {
@@ -53,6 +56,18 @@ trigger.onModelPackageStageChange('StagePending', {
   modelPackageGroupName: 'variant-models', stages: ['prod'], stageStatus: 'PendingApproval', dagId: 'on_stage_pending',
 });
 trigger.onEvent('Custom', { eventPattern: { source: ['acme.data'], detailType: ['Data Ready'] }, dagId: 'on_custom' });
+const drift = new cloudwatch.Alarm(variants, 'DriftAlarm', {
+  metric: new cloudwatch.Metric({ namespace: 'Acme/Drift', metricName: 'DriftedFeatureShare', period: Duration.days(1) }),
+  threshold: 0.3,
+  evaluationPeriods: 1,
+});
+trigger.onAlarm('OnDrift', { alarm: drift, dagId: 'on_drift' });
+trigger.onAlarm('OnRecovery', {
+  alarm: cloudwatch.Alarm.fromAlarmArn(variants, 'ImportedAlarm', 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:imported-drift'),
+  states: [cloudwatch.AlarmState.OK, cloudwatch.AlarmState.INSUFFICIENT_DATA],
+  dagId: 'on_recovery',
+});
+trigger.onSchedule('Nightly', { schedule: events.Schedule.cron({ hour: '2', minute: '0' }), dagId: 'nightly' });
 
 const build = new ModelBuildPipeline(variants, 'Build', {
   source: PipelineSource.newCodeCommitRepository({ repositoryName: 'variant-model' }),

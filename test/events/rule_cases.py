@@ -311,6 +311,38 @@ def application_event(rule: Rule) -> list[tuple[str, dict, bool]]:
     ]
 
 
+ALARM_STATES = ("ALARM", "OK", "INSUFFICIENT_DATA")  # API_MetricAlarm, StateValue
+
+
+def alarm_state_change(rule: Rule) -> list[tuple[str, dict, bool]]:
+    """DagTrigger.onAlarm: the alarm's changes into the listed states, no other alarm's, no other detail-type."""
+    assert rule.referenced_type("resources") in ("AWS::CloudWatch::Alarm", None)
+    arn = _only(rule.pattern["resources"], "alarm ARN", rule)
+    assert ":alarm:" in arn, f"{rule.id}: {arn} is not an alarm ARN"
+    wanted = rule.pattern["detail"]["state"]["value"]
+    assert set(wanted) <= set(ALARM_STATES), f"{rule.id}: CloudWatch sends no alarm state {set(wanted) - set(ALARM_STATES)}"
+    names = {"ServerCpuTooHigh": arn.split(":alarm:", 1)[1]}
+
+    def change(state: str, alarm_names: dict[str, str] = names) -> dict:
+        previous = "OK" if state != "OK" else "ALARM"
+        return event(
+            "cloudwatch-alarm-state-change",
+            alarm_names,
+            {("detail", "state", "value"): state, ("detail", "previousState", "value"): previous},
+        )
+
+    cases = [(f"alarm changed to {state}", change(state), state in wanted) for state in ALARM_STATES]
+    cases += [(f"another alarm changed to {state}", change(state, {"ServerCpuTooHigh": OTHER}), False) for state in wanted]
+    cases.append(
+        (
+            "the alarm's configuration changed (another detail-type)",
+            with_fields(change(wanted[0]), {("detail-type",): "CloudWatch Alarm Configuration Change"}),
+            False,
+        )
+    )
+    return cases
+
+
 # MWAA Serverless's workflow-run detail-types (events-ref-airflow-serverless). AWS publishes no sample event of these:
 # the cases put the workflow's ARN in the envelope's `resources`, as AWS service events do, which is the assumption
 # src/monitoring/private/event-patterns.ts (serverlessWorkflowRuns) makes and the README lists as unproven.
@@ -351,6 +383,7 @@ KINDS: dict[tuple[str, str], Callable[[Rule], list]] = {
     ("aws.glue", "Glue Job State Change"): glue_job,
     ("aws.codepipeline", "CodePipeline Pipeline Execution State Change"): pipeline_execution,
     ("aws.codecommit", "CodeCommit Repository State Change"): repository_change,
+    ("aws.cloudwatch", "CloudWatch Alarm State Change"): alarm_state_change,
     ("aws.airflow-serverless", f"{RUN}Failed,{RUN}Timeout"): serverless_workflow_runs,
     ("aws.airflow-serverless", f"{RUN}Succeeded"): serverless_workflow_runs,
 }
