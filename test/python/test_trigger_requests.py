@@ -50,8 +50,8 @@ def operation():
 
 
 def test_every_input_started_a_run(captured):
-    assert [r["outcome"] for r in captured["results"]] == ["triggered"] * 6
-    assert len(captured["startWorkflowRun"]) == 5
+    assert [r["outcome"] for r in captured["results"]] == ["triggered"] * 8
+    assert len(captured["startWorkflowRun"]) == 7
     assert len(captured["invokeRestApi"]) == 1
 
 

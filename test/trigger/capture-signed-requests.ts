@@ -23,7 +23,8 @@ export function serverlessInputs(): Array<Record<string, unknown>> {
     detail: { ...approval.detail, ModelPackageGroupName: longGroup, ModelPackageVersion: 123456, ModelPackageArn: `arn:aws:sagemaker:us-east-1:123456789012:model-package/${longGroup}/123456` },
   };
   const custom = { ...sampleEvent('ecr-image-action'), 'source': 'my.app', 'detail-type': 'Data Ready', 'detail': { table: 'sales', rows: 3, nested: { ok: true, list: [1, 'two', null] } } };
-  return [sampleEvent('ecr-image-action'), sampleEvent('s3-object-created'), approval, long, custom]
+  const alarm = sampleEvent('cloudwatch-alarm-state-change');
+  return [sampleEvent('ecr-image-action'), sampleEvent('s3-object-created'), approval, long, custom, alarm, sampleEvent('scheduled-event')]
     .map((event) => ({ workflowArn: WORKFLOW_ARN, rule: 'Rule', event }));
 }
 
