@@ -161,6 +161,10 @@ describe('ModelWorkflow drift: errors name the prop', () => {
   });
 });
 
+test.each(['base', 'drift'])('a pipeline name with the job segment %s is refused: its jobs would fall under another pipeline\'s grants', (segment) => {
+  expect(() => churnWorkflow(workflowStack(), { pipelineName: `churn-${segment}` })).toThrow(`pipelineName: 'churn-${segment}' contains the segment '${segment}'`);
+});
+
 test('the rendered alarm dimensions are literal (the drift check publishes exactly these)', () => {
   const { t } = driftWorkflow();
   const alarm = Object.values(t.findResources('AWS::CloudWatch::Alarm')).find((a) => a.Properties.AlarmName === 'churn-data-drift')!;

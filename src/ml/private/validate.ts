@@ -69,7 +69,7 @@ export function validateSplit(train: number, validation: number): void {
 }
 
 /** The stage words of the SageMaker names the DAGs create (`<pipeline>-<stage>-<run key>`; naming.py). */
-export const RESOURCE_STAGES = ['train', 'eval', 'model', 'config'];
+export const RESOURCE_STAGES = ['train', 'eval', 'model', 'config', 'base', 'drift'];
 
 /**
  * IAM scopes a pipeline's SageMaker resources by name prefix (`<pipeline>-train-*`). A pipeline whose name holds a
