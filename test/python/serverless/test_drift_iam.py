@@ -26,7 +26,7 @@ from dag_parsing import store_dag
 from iam_requests import Request, evaluate, requests_for
 from server_log import ServerLog
 from test_workflow_e2e import Recorder, _manifest
-from test_workflow_runs import deployed_definition
+from test_workflow_runs import SOURCE_OBJECT, deployed_definition
 from workflows import load_workflow, violations
 
 pytestmark = pytest.mark.e2e
@@ -205,3 +205,38 @@ def test_the_drift_role_allows_nothing_only_training_or_deployment_does(calls, i
     assert {action for action, _ in allowed} & mutating == set(), sorted(allowed)
     baseline_jobs = {resource for action, resource in allowed if action == "sagemaker:CreateProcessingJob"}
     assert baseline_jobs == set(), "the drift role may start the training run's processing jobs"
+
+
+#: Reviewed: what the drift workflow's role is granted and no call of its runs here made.
+NOT_CALLED_BY_THE_DRIFT_RUNS = {
+    # Who reads the definition and the code package, the service or the role, is not documented (as for the others).
+    *{
+        (action, resource)
+        for action in ("s3:GetObject", "s3:GetObjectVersion")
+        for resource in (
+            "arn:aws:s3:::<data bucket>/workflows/<pipeline>/<source>",
+            f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/<source>",
+        )
+    },
+    # a killed drift_check task stops its job
+    ("sagemaker:StopProcessingJob", "arn:aws:sagemaker:<here>:processing-job/<pipeline>-drift-*"),
+    # SageMaker uses the pipeline key with the caller's permissions for the job's volume and output (not observable on moto)
+    ("kms:Decrypt", "<pipeline key>"),
+    ("kms:DescribeKey", "<pipeline key>"),
+    ("kms:GenerateDataKey", "<pipeline key>"),
+}
+
+
+def test_what_the_drift_role_is_granted_beyond_its_runs_calls_is_listed(calls, info, stack):
+    """'And no more', for the drift workflow's role, as test_workflow_runs.py reviews the training and deployment roles."""
+    from test_workflow_e2e import _not_exercised
+
+    role = info["driftRole"]
+    principal = f"arn:aws:iam::{ACCOUNT}:role/{stack.name_of(role)}"
+    pipelines = {"watch": {"config": info["config"], "pipeline": info["pipeline"]}}
+    found = _not_exercised(stack.role_policies(role), iam_requests(calls["drift"], info["config"]), principal, pipelines)
+    named = {(action, SOURCE_OBJECT.sub(r"\1<source>", resource)) for action, resource in found}
+    assert named == NOT_CALLED_BY_THE_DRIFT_RUNS, (
+        sorted(named - NOT_CALLED_BY_THE_DRIFT_RUNS),
+        sorted(NOT_CALLED_BY_THE_DRIFT_RUNS - named),
+    )
