@@ -134,6 +134,9 @@ class Stack:
                 return self.resolve(arg[1])[int(arg[0])]
             if key == "Fn::Split":
                 return self.resolve(arg[1]).split(arg[0])
+            if key == "Fn::FindInMap":
+                mapping, top, second = (self.resolve(part) for part in arg)
+                return self.template["Mappings"][mapping][top][second]
         return {k: self.resolve(v) for k, v in value.items()}
 
     def _sub_name(self, name: str) -> str:
