@@ -74,7 +74,7 @@ def requests_for(call: Call, account: str, region: str, keys: dict[str, str]) ->
 
 def _sagemaker(call: Call, sm: str) -> list[Request]:
     p, action = call.params, call.action
-    if action in ("ListModelPackages", "ListEndpointConfigs", "ListModels"):  # no resource-level permissions
+    if action in ("ListModelPackages", "ListEndpointConfigs", "ListModels", "ListTrainingJobs"):  # no resource-level permissions
         return [Request(f"sagemaker:{action}", "*")]
     if action in ("DescribeModelPackage", "UpdateModelPackage"):
         name = p.get("ModelPackageName") or p["ModelPackageArn"]
