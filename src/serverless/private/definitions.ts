@@ -156,8 +156,9 @@ export function trainingDefinition(i: DefinitionInputs): Json {
 
 /**
  * The drift workflow (config with a `drift` section): resolve what the endpoint serves and the baseline of its model →
- * the drift check processing job (+ wait). The check publishes its metrics itself; a run finds nothing to check (no
- * endpoint in service, no baseline) in its resolve step. It has no schedule: the trigger starts it on its rule.
+ * the drift check processing job (+ wait). The check publishes its metrics itself. A run with nothing to check (no
+ * endpoint in service, no baseline, no captured traffic) skips in its resolve step, and so do the tasks after it. It
+ * has no schedule: the trigger starts it on the drift schedule's rule.
  */
 export function driftDefinition(i: DefinitionInputs): Json {
   checkServerlessLimits(i.config, i.preprocessingTimeoutMinutes);
