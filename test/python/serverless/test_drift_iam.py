@@ -140,11 +140,7 @@ def iam_requests(calls: list[Any], config: dict[str, Any]) -> list[Request]:
     keys = {config["data"]["bucket"]: config["data"]["kms_key_arn"]}
     unique: dict[Request, None] = {}
     for call in calls:
-        if (call.service, call.action) == ("sagemaker", "ListTrainingJobs"):  # no resource-level permissions
-            found = [Request("sagemaker:ListTrainingJobs", "*")]
-        else:
-            found = requests_for(call, ACCOUNT, REGION, keys)
-        for request in found:
+        for request in requests_for(call, ACCOUNT, REGION, keys):
             unique[request] = None
     return list(unique)
 
