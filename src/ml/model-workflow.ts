@@ -458,7 +458,7 @@ export class ModelWorkflow extends Construct {
       });
       this.trainingWorkflow = workflows.training;
       this.deploymentWorkflow = workflows.deployment;
-      this.driftWorkflow = (workflows as { drift?: ServerlessWorkflow }).drift;
+      this.driftWorkflow = workflows.drift;
       // Deleted before the endpoint's clean-up, so no run re-creates the endpoint afterwards.
       if (this.endpointCleanup) {
         for (const workflow of [workflows.training, workflows.deployment]) workflow?.node.addDependency(this.endpointCleanup);

@@ -17,7 +17,9 @@ def resources(kind: str) -> dict[str, dict]:
 
 
 def drift_alarms() -> dict[str, dict]:
-    return {k: r for k, r in resources("AWS::CloudWatch::Alarm").items() if r["Properties"].get("MetricName") == "DriftedFeatureShare"}
+    return {
+        k: r for k, r in resources("AWS::CloudWatch::Alarm").items() if r["Properties"].get("MetricName") == "DriftedFeatureShare"
+    }
 
 
 def test_each_pipeline_has_one_drift_alarm_on_its_own_endpoint_that_keeps_its_state_without_data():
