@@ -99,13 +99,28 @@ describe('ModelWorkflow with drift detection', () => {
 describe('ModelWorkflow drift settings', () => {
   test('given settings reach the config and the alarm', () => {
     const { parts, workflow, t } = driftWorkflow({
-      samplingPercentage: 20, threshold: 0.5, coolDown: Duration.hours(12), psiThreshold: 0.25, ksAlpha: 0.01, minRecords: 500,
-      baselineSampleRows: 5000, instanceType: 'ml.m5.xlarge', maxRuntime: Duration.minutes(30), retrainOnDrift: false,
+      samplingPercentage: 20,
+      threshold: 0.5,
+      coolDown: Duration.hours(12),
+      psiThreshold: 0.25,
+      ksAlpha: 0.01,
+      minRecords: 500,
+      baselineSampleRows: 5000,
+      instanceType: 'ml.m5.xlarge',
+      maxRuntime: Duration.minutes(30),
+      retrainOnDrift: false,
       imageUri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/drift:1',
     }, { dataPrefixes: { capture: 'traffic/' } });
     expect(dagConfig(parts.app, parts.stack, 'churn').drift).toMatchObject({
-      capture_prefix: 'traffic/churn/', sampling_percentage: 20, cool_down_seconds: 43200, psi_threshold: 0.25, ks_alpha: 0.01,
-      min_rows: 500, baseline_sample_rows: 5000, instance_type: 'ml.m5.xlarge', max_runtime_seconds: 1800,
+      capture_prefix: 'traffic/churn/',
+      sampling_percentage: 20,
+      cool_down_seconds: 43200,
+      psi_threshold: 0.25,
+      ks_alpha: 0.01,
+      min_rows: 500,
+      baseline_sample_rows: 5000,
+      instance_type: 'ml.m5.xlarge',
+      max_runtime_seconds: 1800,
       image_uri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/drift:1',
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'churn-data-drift', Threshold: 0.5 });
@@ -118,7 +133,9 @@ describe('ModelWorkflow drift settings', () => {
       const stack = new Stack(app, 'Regional', { env: { account: '111111111111', region } });
       const environment = new AirflowEnvironment(stack, 'Airflow', { airflowVersion: AirflowVersion.V3_3_1 });
       new ModelWorkflow(stack, 'Churn', {
-        environment, pipelineName: 'churn', drift: {},
+        environment,
+        pipelineName: 'churn',
+        drift: {},
         imageRepository: ecr.Repository.fromRepositoryName(stack, 'Images', 'churn-model'),
         preprocessingCode: { bucket: s3.Bucket.fromBucketName(stack, 'Code', 'ml-code'), prefix: 'preprocessing/' },
       });

@@ -211,7 +211,9 @@ function stageStatements(r: DagResources, stages: ResolvedStage[], sagemaker: Re
  * What drift detection adds: the training DAG's baseline job and its cool-down check, and the drift DAG, which reads
  * what is deployed on the endpoint (endpoint → config → model → package) and runs the check as a processing job.
  */
-function driftStatements(r: DagResources, endpointName: string, capturePrefix: string, sagemaker: ReturnType<typeof sagemakerArns>): iam.PolicyStatement[] {
+function driftStatements(
+  r: DagResources, endpointName: string, capturePrefix: string, sagemaker: ReturnType<typeof sagemakerArns>,
+): iam.PolicyStatement[] {
   const p = r.pipelineName;
   const jobActions = ['sagemaker:CreateProcessingJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:StopProcessingJob', 'sagemaker:AddTags'];
   const runKey = `the DAGs name each run's jobs ${p}-<stage>-<run key> (naming.py), so the name ends in the run key`;
