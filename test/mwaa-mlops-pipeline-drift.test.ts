@@ -1,6 +1,7 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { MwaaMlopsPipeline, Orchestration } from '../src';
 import { nagFindings } from './nag';
 
@@ -61,6 +62,22 @@ describe.each([
 
   test('cdk-nag finds nothing unexplained', () => {
     expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('each policy on * explains each of its calls, the drift cool-down\'s ListTrainingJobs included', () => {
+    const reasons = stack.node.findAll()
+      .filter((c) => c instanceof iam.Policy && /UnscopedPolicy$/.test(c.node.id))
+      .map((c) => {
+        const acknowledged = Object.assign({}, ...c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => m.data));
+        return { actions: (c as iam.Policy).document.toJSON().Statement.flatMap((s: any) => [s.Action].flat()), why: acknowledged['AwsSolutions-IAM5[Resource::*]'] };
+      })
+      .filter((r) => r.actions.every((action: string) => action.startsWith('sagemaker:')));
+    const training = reasons.find((r) => r.actions.includes('sagemaker:ListTrainingJobs'))!;
+    expect(training.why).toMatch(/drift cool-down lists this pipeline's recent training jobs/);
+    for (const { actions, why } of reasons) {
+      expect(why).toMatch(/SageMaker has no resource-level permissions/);
+      if (!actions.includes('sagemaker:ListModelPackages')) expect(why).not.toMatch(/packages/);
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import { acknowledgeBucketNotificationsHandler, acknowledgeWildcardResources, ad
 
 /**
  * Grants the environment's execution role what this pipeline's DAGs call: the scoped statements through the
- * environment, the one call without resource-level permissions (sagemaker:ListModelPackages) in a policy of its own.
+ * environment, the calls without resource-level permissions (UNSCOPED_CALLS) in a policy of its own.
  * Each wildcard resource is acknowledged on the role by its exact ARN, with the reason its statement gives.
  * Returns whether the role took the grants (false when the environment's role is unknown to this app).
  */
@@ -15,8 +15,8 @@ export function grantDagRuns(scope: Construct, environment: IAirflowEnvironment,
   const statements = dagRunStatements(scope, dagResources);
   const granted = statements.filter((s) => !isUnscoped(s)).map((s) => environment.addToRolePolicy(s).statementAdded);
   if (!role || !granted.every(Boolean)) return false;
-  addUnscopedPolicy(scope, 'DagRunUnscopedPolicy', role, statements.filter(isUnscoped),
-    'the deployment DAG lists the packages of this pipeline\'s group (the call filters by ModelPackageGroupName); SageMaker has no resource-level permissions for it.');
+  const unscoped = statements.filter(isUnscoped);
+  addUnscopedPolicy(scope, 'DagRunUnscopedPolicy', role, unscoped, unscopedReason(unscoped, 'DAG'));
   for (const statement of statements.filter((s) => !isUnscoped(s))) {
     const why = wildcardReason(statement);
     if (why) acknowledgeWildcardResources(role, statement.actions, statement.resources, why);
@@ -36,9 +36,23 @@ export function grantWorkflowRuns(scope: Construct, id: string, role: iam.IRole,
   }
   const unscoped = statements.filter(isUnscoped);
   if (unscoped.length > 0) {
-    addUnscopedPolicy(scope, id, role, unscoped,
-      'the deployment workflow lists the packages of this pipeline\'s group (the call filters by ModelPackageGroupName); SageMaker has no resource-level permissions for it.');
+    addUnscopedPolicy(scope, id, role, unscoped, unscopedReason(unscoped, 'workflow'));
   }
+}
+
+/** Why each call the runs make on `*` is there: SageMaker has no resource-level permissions for any of them. */
+const UNSCOPED_CALLS: Record<string, (runner: string) => string> = {
+  'sagemaker:ListModelPackages': (runner) => `the deployment ${runner} lists the packages of this pipeline's group (the call filters by ModelPackageGroupName)`,
+  'sagemaker:ListTrainingJobs': (runner) => `the training ${runner}'s drift cool-down lists this pipeline's recent training jobs (NameContains <pipeline>-train-)`,
+};
+
+function unscopedReason(statements: iam.PolicyStatement[], runner: 'DAG' | 'workflow'): string {
+  const reasons = statements.flatMap((statement) => statement.actions).map((action) => {
+    const reason = UNSCOPED_CALLS[action];
+    if (!reason) throw new Error(`${action} on '*' has no reason in UNSCOPED_CALLS: scope it, or say why it cannot be`);
+    return reason(runner);
+  });
+  return `${reasons.join('; ')}; SageMaker has no resource-level permissions for ${reasons.length > 1 ? 'these calls' : 'it'}.`;
 }
 
 /** Acknowledges, with reasons, the findings of aws-cdk-lib's own providers that ModelWorkflow causes. */
