@@ -53,7 +53,6 @@ function inputs(overrides: Partial<PipelineConfigValues> = {}) {
 /** The config's `drift` section (drift-contract.md), as the CDK writes it. */
 function driftSection(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    dag_id_suffix: 'drift',
     capture_prefix: 'capture/churn/',
     sampling_percentage: 100,
     image_uri: '141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3',

@@ -37,7 +37,6 @@ KMS_KEY_ID = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[\w-]+|alia
 ECR_IMAGE_URI = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/.+[:@].+$")
 S3_OBJECT = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+[^/]$")
 KEY_PREFIX = re.compile(r"^([\w!.*'()-]+/)+$")
-DAG_ID_SUFFIX = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 #: PutMetricData's Namespace: ASCII letters, digits and `._-/#: `, not starting with `:` nor `AWS/`
 METRIC_NAMESPACE = re.compile(r"^(?!AWS/)[A-Za-z0-9._/#-][A-Za-z0-9._/#: -]{0,254}$")
 
@@ -148,7 +147,6 @@ class DriftConfig:
     image_uri: str
     #: drift_check.py, staged by the construct
     script_uri: str
-    dag_id_suffix: str = "drift"
     sampling_percentage: int = 100
     instance_type: str = "ml.m5.large"
     max_runtime_seconds: int = 3600
@@ -237,7 +235,7 @@ class PipelineConfig:
 
     @property
     def drift_dag_id(self) -> str | None:
-        return f"{self.pipeline_name}_{self.drift.dag_id_suffix}" if self.drift else None
+        return f"{self.pipeline_name}_drift" if self.drift else None
 
 
 def parse_config(source: str, document: Any) -> PipelineConfig:
@@ -335,11 +333,7 @@ def parse_config(source: str, document: Any) -> PipelineConfig:
 
 
 def _drift(drift: _Section) -> DriftConfig:
-    suffix = drift.get("dag_id_suffix", str, "drift", pattern=DAG_ID_SUFFIX)
-    if suffix in ("training", "deployment"):
-        raise drift.fail("dag_id_suffix", "must differ from the training and deployment DAGs' suffixes")
     parsed = DriftConfig(
-        dag_id_suffix=suffix,
         capture_prefix=drift.get("capture_prefix", str, pattern=KEY_PREFIX),
         sampling_percentage=drift.get("sampling_percentage", int, 100, minimum=1, maximum=100),
         image_uri=drift.get("image_uri", str, pattern=ECR_IMAGE_URI),

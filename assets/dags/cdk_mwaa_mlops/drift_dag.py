@@ -26,7 +26,7 @@ def build_drift_dag(config: PipelineConfig) -> DAG:
         description=f"cdk-mwaa-mlops {config.pipeline_name}: check endpoint {config.endpoint_name} for data drift",
         # One check at a time: a second would read the same captures and publish the same verdict.
         max_active_runs=1,
-        **dag_arguments(config, settings.dag_id_suffix),
+        **dag_arguments(config, "drift"),
         doc_md=__doc__,
     ) as dag:
 

@@ -11,7 +11,6 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pipelines"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-cpu-py3"
 SCRIPT = "s3://ml-data/artifacts/watch/code/drift/0123456789abcdef/drift_check.py"
 DRIFT = {
-    "dag_id_suffix": "drift",
     "capture_prefix": "capture/watch/",
     "sampling_percentage": 50,
     "image_uri": IMAGE,

@@ -42,7 +42,6 @@ def test_the_drift_section_reaches_the_config_with_every_value():
         capture_prefix="capture/watch/",
         image_uri=IMAGE,
         script_uri=SCRIPT,
-        dag_id_suffix="drift",
         sampling_percentage=50,
         instance_type="ml.m5.xlarge",
         max_runtime_seconds=1800,
@@ -58,15 +57,10 @@ def test_the_drift_section_reaches_the_config_with_every_value():
 
 def test_a_minimal_drift_section_gets_the_contract_s_defaults():
     drift = parse_config("demo.json", with_drift(MINIMAL_DRIFT)).drift
-    assert (drift.dag_id_suffix, drift.sampling_percentage, drift.instance_type) == ("drift", 100, "ml.m5.large")
+    assert (drift.sampling_percentage, drift.instance_type) == (100, "ml.m5.large")
     assert (drift.max_runtime_seconds, drift.baseline_sample_rows, drift.min_rows) == (3600, 10000, 100)
     assert (drift.psi_threshold, drift.ks_alpha, drift.cool_down_seconds) == (0.2, 0.05, 86400)
     assert drift.metric_namespace == "CdkMwaaMlops/Drift"
-
-
-def test_the_dag_id_suffix_names_the_drift_dag():
-    config = parse_config("demo.json", with_drift_value("dag_id_suffix", "data_drift"))
-    assert config.drift_dag_id == "demo_data_drift"
 
 
 BAD_DRIFT = [
@@ -93,9 +87,8 @@ BAD_DRIFT = [
     ("cool_down_seconds", True, "drift.cool_down_seconds must be int"),
     ("metric_namespace", "AWS/SageMaker", "drift.metric_namespace must match"),
     ("metric_namespace", "", "drift.metric_namespace must match"),
-    ("dag_id_suffix", "Drift", "drift.dag_id_suffix must match"),
-    ("dag_id_suffix", "training", "drift.dag_id_suffix must differ from the training and deployment DAGs' suffixes"),
-    ("dag_id_suffix", "deployment", "drift.dag_id_suffix must differ"),
+    # the drift DAG is always <pipeline>_drift: the construct's trigger and alarms name it so
+    ("dag_id_suffix", "data_drift", "unknown key(s) ['dag_id_suffix'] in drift"),
     ("schedule", "rate(1 day)", "unknown key(s) ['schedule'] in drift"),
 ]
 

@@ -86,7 +86,6 @@ def with_drift(config: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     `capture/<pipeline>/` in the data bucket, the staged drift_check.py under the pipeline's artifacts."""
     bucket, name = config["data"]["bucket"], config["pipeline_name"]
     drift = {
-        "dag_id_suffix": "drift",
         "capture_prefix": f"capture/{name}/",
         "sampling_percentage": 100,
         "image_uri": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
