@@ -16,7 +16,7 @@ import { EndpointDeployment, EndpointKind } from './endpoint-deployment';
 import { dagRunStatements, DagResources } from './private/dag-grants';
 import { createDataBucket } from './private/data-bucket';
 import {
-  createDriftAlarm, DRIFT_METRIC_NAMESPACE, driftedFeatureShare, driftImageUri, driftSection, resolveDrift, ResolvedDrift, stageDriftScript,
+  createDriftAlarm, driftedFeatureShare, driftMetricNamespace, driftImageUri, driftSection, resolveDrift, ResolvedDrift, stageDriftScript,
 } from './private/drift';
 import { createEndpointCleanup } from './private/endpoint-cleanup';
 import { createPreprocessingJob } from './private/glue-job';
@@ -364,7 +364,7 @@ export class ModelWorkflow extends Construct {
       imageRepository: props.imageRepository,
       encryptionKey: this.encryptionKey,
       endpointName: this.endpointName,
-      drift: this.capturePrefix ? { capturePrefix: this.capturePrefix, metricNamespace: DRIFT_METRIC_NAMESPACE } : undefined,
+      drift: this.capturePrefix ? { capturePrefix: this.capturePrefix, metricNamespace: driftMetricNamespace(props.pipelineName) } : undefined,
     });
 
     const group = new sagemaker.CfnModelPackageGroup(this, 'ModelPackageGroup', {
@@ -438,7 +438,7 @@ export class ModelWorkflow extends Construct {
       endpointName: this.endpointName,
       rollbackAlarms: this.rollbackAlarms,
       stages: this.stages,
-      drift: drift ? driftSection(drift, {
+      drift: drift ? driftSection(props.pipelineName, drift, {
         capturePrefix: this.capturePrefix!,
         imageUri: driftImageUri(this, drift),
         scriptUri: stageDriftScript(this, this.dataBucket, `${this.artifactsPrefix}code/drift/`),

@@ -27,7 +27,7 @@ describe('ModelWorkflow with drift detection', () => {
       ks_alpha: 0.05,
       min_rows: 100,
       cool_down_seconds: 86400,
-      metric_namespace: 'CdkMwaaMlops/Drift',
+      metric_namespace: 'CdkMwaaMlops/Drift/churn',
     });
     expect(drift.script_uri).toMatch(/^s3:\/\/<ChurnDataBucket\w+>\/artifacts\/churn\/code\/drift\/[0-9a-f]{16}\/drift_check\.py$/);
     // The stack's region is unknown at synth: the account comes from a mapping by region.
@@ -45,7 +45,7 @@ describe('ModelWorkflow with drift detection', () => {
   test('the alarm watches the share of drifted features of this pipeline\'s endpoint, once a day, keeping its state without data', () => {
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'churn-data-drift',
-      Namespace: 'CdkMwaaMlops/Drift',
+      Namespace: 'CdkMwaaMlops/Drift/churn',
       MetricName: 'DriftedFeatureShare',
       Dimensions: [{ Name: 'Endpoint', Value: 'churn' }, { Name: 'Pipeline', Value: 'churn' }],
       Statistic: 'Maximum',
@@ -59,10 +59,10 @@ describe('ModelWorkflow with drift detection', () => {
     expect(workflow.driftDagId).toBe('churn_drift');
     expect(workflow.retrainOnDrift).toBe(true);
     expect(workflow.capturePrefix).toBe('capture/churn/');
-    expect(workflow.metricDriftedFeatureShare().namespace).toBe('CdkMwaaMlops/Drift');
+    expect(workflow.metricDriftedFeatureShare().namespace).toBe('CdkMwaaMlops/Drift/churn');
   });
 
-  test('the SageMaker role writes and reads the captures below the capture prefix only, and publishes to the drift namespace', () => {
+  test('the SageMaker role writes and reads the captures below the capture prefix only, and publishes to its own pipeline\'s drift namespace only', () => {
     const statements = rendered(roleStatements(t, 'ChurnSageMakerRole'));
     const captures = statements.find((s) => s.resources.some((r: string) => r.endsWith('/capture/churn/*')))!;
     expect(captures.actions).toEqual(['s3:GetObject', 's3:PutObject']);
@@ -71,7 +71,7 @@ describe('ModelWorkflow with drift detection', () => {
       conditions: { StringLike: { 's3:prefix': ['capture/churn/*'] } },
     }));
     const metrics = statements.find((s) => s.actions.includes('cloudwatch:PutMetricData'))!;
-    expect(metrics.conditions).toEqual({ StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/*', 'CdkMwaaMlops/Drift'] } });
+    expect(metrics.conditions).toEqual({ StringLike: { 'cloudwatch:namespace': ['/aws/sagemaker/*', 'CdkMwaaMlops/Drift/churn'] } });
   });
 
   test('the execution role runs the pipeline\'s baseline and drift jobs and reads what is deployed, nothing broader', () => {

@@ -27,7 +27,7 @@ def test_each_pipeline_has_one_drift_alarm_on_its_own_endpoint_that_keeps_its_st
     assert sorted(alarms) == ["churn-data-drift", "fraud-data-drift"]
     for name, alarm in alarms.items():
         pipeline = name.removesuffix("-data-drift")
-        assert alarm["Namespace"] == "CdkMwaaMlops/Drift"
+        assert alarm["Namespace"] == f"CdkMwaaMlops/Drift/{pipeline}"
         assert alarm["Dimensions"] == [{"Name": "Endpoint", "Value": pipeline}, {"Name": "Pipeline", "Value": pipeline}]
         assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Maximum", 86400, 1)
         assert alarm["TreatMissingData"] == "ignore"
@@ -68,7 +68,8 @@ def test_the_serverless_pipeline_has_a_drift_workflow_and_the_sagemaker_roles_ma
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s.get("Action") == "cloudwatch:PutMetricData" and "StringLike" in s.get("Condition", {})
     ]
-    assert namespaces.count(["/aws/sagemaker/*", "CdkMwaaMlops/Drift"]) == 2
+    # one namespace per pipeline: PutMetricData is scoped by namespace only, so no pipeline can raise another's alarm
+    assert sorted(namespaces) == [["/aws/sagemaker/*", f"CdkMwaaMlops/Drift/{p}"] for p in ("churn", "fraud")]
 
 
 def test_cfn_lint_reports_no_errors_and_nothing_unexplained():

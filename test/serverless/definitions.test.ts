@@ -64,7 +64,7 @@ function driftSection(overrides: Record<string, unknown> = {}): Record<string, u
     ks_alpha: 0.05,
     min_rows: 100,
     cool_down_seconds: 86400,
-    metric_namespace: 'CdkMwaaMlops/Drift',
+    metric_namespace: 'CdkMwaaMlops/Drift/churn',
     ...overrides,
   };
 }

@@ -147,6 +147,9 @@ class DriftConfig:
     image_uri: str
     #: drift_check.py, staged by the construct
     script_uri: str
+    #: where the check publishes: one namespace per pipeline (CdkMwaaMlops/Drift/<pipeline>), the only scope
+    #: PutMetricData's IAM condition keys offer
+    metric_namespace: str
     sampling_percentage: int = 100
     instance_type: str = "ml.m5.large"
     max_runtime_seconds: int = 3600
@@ -156,7 +159,6 @@ class DriftConfig:
     min_rows: int = 100
     #: after a training job of the pipeline started, how long a drift alarm's run trains nothing
     cool_down_seconds: int = 86400
-    metric_namespace: str = "CdkMwaaMlops/Drift"
 
 
 @dataclass(frozen=True)
@@ -345,7 +347,7 @@ def _drift(drift: _Section) -> DriftConfig:
         ks_alpha=drift.get("ks_alpha", (int, float), 0.05, minimum=0.0001, maximum=0.5),
         min_rows=drift.get("min_rows", int, 100, minimum=1, maximum=1_000_000),
         cool_down_seconds=drift.get("cool_down_seconds", int, 86400, minimum=0, maximum=90 * 24 * 3600),
-        metric_namespace=drift.get("metric_namespace", str, "CdkMwaaMlops/Drift", pattern=METRIC_NAMESPACE),
+        metric_namespace=drift.get("metric_namespace", str, pattern=METRIC_NAMESPACE),
     )
     drift.done()
     return parsed

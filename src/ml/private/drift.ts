@@ -14,8 +14,14 @@ import { DriftDetectionOptions } from '../drift-options';
 
 /** The drift check: one file that runs as a SageMaker Processing job (assets/drift/README.md). */
 const DRIFT_SCRIPT = path.join(__dirname, '..', '..', '..', 'assets', 'drift', 'drift_check.py');
-/** Where drift_check.py publishes its metrics (its DEFAULT_NAMESPACE). */
-export const DRIFT_METRIC_NAMESPACE = 'CdkMwaaMlops/Drift';
+/**
+ * Where a pipeline's drift check publishes its metrics: a namespace per pipeline, because PutMetricData can be limited
+ * by namespace only (`cloudwatch:namespace`), not by dimension. With one shared namespace, one pipeline's SageMaker
+ * role could publish a drifted share under another pipeline's dimensions and start that pipeline's retraining.
+ */
+export function driftMetricNamespace(pipelineName: string): string {
+  return `CdkMwaaMlops/Drift/${pipelineName}`;
+}
 /** The metric the drift alarm watches: the share of judged features that drifted, 0-1. */
 export const DRIFTED_FEATURE_SHARE = 'DriftedFeatureShare';
 
@@ -144,7 +150,7 @@ export function stageDriftScript(scope: Construct, bucket: s3.IBucket, keyPrefix
 /** The metric the drift check publishes for an endpoint: the share of its features that drifted. */
 export function driftedFeatureShare(pipelineName: string, endpointName: string, period: Duration = Duration.days(1)): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: DRIFT_METRIC_NAMESPACE,
+    namespace: driftMetricNamespace(pipelineName),
     metricName: DRIFTED_FEATURE_SHARE,
     dimensionsMap: { Pipeline: pipelineName, Endpoint: endpointName },
     statistic: cloudwatch.Stats.MAXIMUM,
@@ -170,7 +176,9 @@ export function createDriftAlarm(scope: Construct, pipelineName: string, endpoin
 }
 
 /** The config's `drift` section (assets/dags/cdk_mwaa_mlops/config.py). */
-export function driftSection(drift: ResolvedDrift, values: { capturePrefix: string; imageUri: string; scriptUri: string }): Record<string, unknown> {
+export function driftSection(
+  pipelineName: string, drift: ResolvedDrift, values: { capturePrefix: string; imageUri: string; scriptUri: string },
+): Record<string, unknown> {
   return {
     capture_prefix: values.capturePrefix,
     sampling_percentage: drift.samplingPercentage,
@@ -183,6 +191,6 @@ export function driftSection(drift: ResolvedDrift, values: { capturePrefix: stri
     ks_alpha: drift.ksAlpha,
     min_rows: drift.minRecords,
     cool_down_seconds: drift.coolDownSeconds,
-    metric_namespace: DRIFT_METRIC_NAMESPACE,
+    metric_namespace: driftMetricNamespace(pipelineName),
   };
 }

@@ -22,7 +22,7 @@ DRIFT = {
     "ks_alpha": 0.01,
     "min_rows": 50,
     "cool_down_seconds": 86400,
-    "metric_namespace": "CdkMwaaMlops/Drift",
+    "metric_namespace": "CdkMwaaMlops/Drift/watch",
 }
 
 

@@ -13,7 +13,12 @@ from staged_config import staged
 from test_config import MINIMAL
 from test_config_schema import EVERY_KEY, schema_errors
 
-MINIMAL_DRIFT = {"capture_prefix": "capture/demo/", "image_uri": IMAGE, "script_uri": SCRIPT}
+MINIMAL_DRIFT = {
+    "capture_prefix": "capture/demo/",
+    "image_uri": IMAGE,
+    "script_uri": SCRIPT,
+    "metric_namespace": "CdkMwaaMlops/Drift/demo",
+}
 
 
 def with_drift(drift: dict, base: dict = MINIMAL) -> dict:
@@ -50,7 +55,7 @@ def test_the_drift_section_reaches_the_config_with_every_value():
         ks_alpha=0.01,
         min_rows=50,
         cool_down_seconds=86400,
-        metric_namespace="CdkMwaaMlops/Drift",
+        metric_namespace="CdkMwaaMlops/Drift/watch",
     )
     assert config.drift_dag_id == "demo_drift"
 
@@ -60,11 +65,11 @@ def test_a_minimal_drift_section_gets_the_contract_s_defaults():
     assert (drift.sampling_percentage, drift.instance_type) == (100, "ml.m5.large")
     assert (drift.max_runtime_seconds, drift.baseline_sample_rows, drift.min_rows) == (3600, 10000, 100)
     assert (drift.psi_threshold, drift.ks_alpha, drift.cool_down_seconds) == (0.2, 0.05, 86400)
-    assert drift.metric_namespace == "CdkMwaaMlops/Drift"
 
 
 BAD_DRIFT = [
     ("capture_prefix", ..., "drift.capture_prefix is required"),
+    ("metric_namespace", ..., "drift.metric_namespace is required"),
     ("image_uri", ..., "drift.image_uri is required"),
     ("script_uri", ..., "drift.script_uri is required"),
     ("capture_prefix", "capture/watch", "drift.capture_prefix must match"),

@@ -173,7 +173,7 @@ def test_the_drift_check_job_compares_the_resolved_captures_with_the_baseline_an
         "50",
         "--publish-metrics",
         "--metric-namespace",
-        "CdkMwaaMlops/Drift",
+        "CdkMwaaMlops/Drift/watch",
         "--dimension",
         "Pipeline=watch",
         "--dimension",

@@ -682,7 +682,7 @@ def test_the_drift_schedule_starts_the_drift_dag_which_submits_the_check_of_the_
         "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/drift_check.py"],
         "ContainerArguments": [
             *("check", "--since", since, "--psi-threshold", "0.2", "--ks-alpha", "0.05", "--min-rows", "50"),
-            *("--publish-metrics", "--metric-namespace", "CdkMwaaMlops/Drift"),
+            *("--publish-metrics", "--metric-namespace", "CdkMwaaMlops/Drift/watch"),
             *("--dimension", "Pipeline=watch", "--dimension", "Endpoint=watch", "--region", REGION),
         ],
     }
@@ -704,7 +704,7 @@ def test_the_check_flags_the_shifted_feature_and_publishes_the_metric_the_alarm_
     assert report["drifted_features"] == ["feature_2"] and report["drifted_share"] == pytest.approx(1 / 3)
     assert (report["rows_used"], report["records"]["before_since"]) == (300, 40)  # what came before the deployment: ignored
     (published,) = [c.params for c in aws.job_calls if c.action == "PutMetricData"]
-    assert published["Namespace"] == "CdkMwaaMlops/Drift"
+    assert published["Namespace"] == "CdkMwaaMlops/Drift/watch"
     alarm = stack.resolve(stack.resources[pipelines["watch"]["driftAlarm"]]["Properties"])
     (share,) = [d for d in published["MetricData"] if d["MetricName"] == alarm["MetricName"]]
     assert sorted(share["Dimensions"], key=lambda d: d["Name"]) == sorted(alarm["Dimensions"], key=lambda d: d["Name"])

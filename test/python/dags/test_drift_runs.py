@@ -277,7 +277,7 @@ def test_a_drift_run_checks_the_deployed_model_s_captures_since_its_deployment_a
             "50",
             "--publish-metrics",
             "--metric-namespace",
-            "CdkMwaaMlops/Drift",
+            "CdkMwaaMlops/Drift/watch",
             "--dimension",
             "Pipeline=watch",
             "--dimension",

@@ -97,7 +97,7 @@ def with_drift(config: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         "ks_alpha": 0.05,
         "min_rows": 100,
         "cool_down_seconds": 86400,
-        "metric_namespace": "CdkMwaaMlops/Drift",
+        "metric_namespace": f"CdkMwaaMlops/Drift/{name}",
         **overrides,
     }
     return {**config, "drift": drift}
