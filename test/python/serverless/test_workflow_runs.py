@@ -470,7 +470,8 @@ def test_a_wait_cut_at_the_task_limit_is_retried_and_finds_the_job_done(runs, aw
     finally:
         stand_in.in_progress_describes = 2
     assert dag_run.state == "success", states
-    assert dag_run.get_task_instance("wait_for_training").try_number == 2
+    # At least one try was cut (a loaded machine polls slower, so the 5 polls may take a third try); one job throughout.
+    assert dag_run.get_task_instance("wait_for_training").try_number >= 2
     (job,) = [c.params["TrainingJobName"] for c in workflow.calls if c.action == "CreateTrainingJob"]
     polled = [status for name, status, _ in stand_in.job_describes if name == job]
     assert polled[:5] == ["InProgress"] * 5 and "Completed" in polled[5:]
