@@ -68,8 +68,11 @@ describe.each([
     const reasons = stack.node.findAll()
       .filter((c) => c instanceof iam.Policy && /UnscopedPolicy$/.test(c.node.id))
       .map((c) => {
-        const acknowledged = Object.assign({}, ...c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).map((m) => m.data));
-        return { actions: (c as iam.Policy).document.toJSON().Statement.flatMap((s: any) => [s.Action].flat()), why: acknowledged['AwsSolutions-IAM5[Resource::*]'] };
+        const acknowledged = Object.assign({}, ...c.node.metadata
+          .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .map((m) => m.data));
+        const actions = (c as iam.Policy).document.toJSON().Statement.flatMap((s: any) => [s.Action].flat());
+        return { actions, why: acknowledged['AwsSolutions-IAM5[Resource::*]'] };
       })
       .filter((r) => r.actions.every((action: string) => action.startsWith('sagemaker:')));
     const training = reasons.find((r) => r.actions.includes('sagemaker:ListTrainingJobs'))!;
