@@ -12,6 +12,9 @@ import pytest
 
 # Sets the environment when first imported (test/python/serverless/conftest.py imports it too: one per process).
 from airflow_home import migrate
+from in_process_api import backport
+
+backport()  # one in-process Execution API for every task dag.test() runs, as Airflow 3.3 does (in_process_api.py)
 
 
 @pytest.fixture(scope="session")
