@@ -179,7 +179,8 @@ const pytestTask = project.addTask('test:python', {
 });
 pytestTask.spawn(venvTask);
 pytestTask.exec('.venv/bin/ruff check --no-cache . && .venv/bin/ruff format --check --no-cache .', { name: 'ruff (config: ruff.toml)' });
-pytestTask.exec('.venv/bin/python -m pytest test/python -q -p no:cacheprovider --strict-markers', { receiveArgs: true });
+// --durations: each run names its slowest tests, so a CI log shows where the lane's time goes.
+pytestTask.exec('.venv/bin/python -m pytest test/python -q -p no:cacheprovider --strict-markers --durations=15', { receiveArgs: true });
 // Every EventBridge rule the constructs create, matched against AWS's documented sample events by AWS's event-ruler
 // (Java: test/events/pom.xml resolves it from Maven Central into ~/.m2; needs java and mvn on the PATH).
 pytestTask.exec('.venv/bin/python -m pytest test/events -q -p no:cacheprovider', { name: 'EventBridge rules against AWS sample events (event-ruler)' });
@@ -191,7 +192,7 @@ const olderAirflowTasks = airflowOlder.map((version) => {
     receiveArgs: true,
   });
   task.spawn(venvTask);
-  task.exec(`.venv-airflow-${version}/bin/python -m pytest test/python/dags -q -p no:cacheprovider --strict-markers -m "not newest_only"`, {
+  task.exec(`.venv-airflow-${version}/bin/python -m pytest test/python/dags -q -p no:cacheprovider --strict-markers --durations=15 -m "not newest_only"`, {
     receiveArgs: true,
   });
   return task;
