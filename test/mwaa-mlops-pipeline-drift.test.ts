@@ -1,9 +1,9 @@
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { MwaaMlopsPipeline, Orchestration } from '../src';
-import { nagFindings } from './nag';
+import { acknowledgements, nagFindings } from './nag';
 
 /** The trigger's rules with their pattern or schedule and the target's input. */
 function triggerRules(t: Template) {
@@ -67,13 +67,10 @@ describe.each([
   test('each policy on * explains each of its calls, the drift cool-down\'s ListTrainingJobs included', () => {
     const reasons = stack.node.findAll()
       .filter((c) => c instanceof iam.Policy && /UnscopedPolicy$/.test(c.node.id))
-      .map((c) => {
-        const acknowledged = Object.assign({}, ...c.node.metadata
-          .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-          .map((m) => m.data));
-        const actions = (c as iam.Policy).document.toJSON().Statement.flatMap((s: any) => [s.Action].flat());
-        return { actions, why: acknowledged['AwsSolutions-IAM5[Resource::*]'] };
-      })
+      .map((c) => ({
+        actions: (c as iam.Policy).document.toJSON().Statement.flatMap((s: any) => [s.Action].flat()),
+        why: acknowledgements(c).find((a) => a.id === 'AwsSolutions-IAM5[Resource::*]')?.reason,
+      }))
       .filter((r) => r.actions.every((action: string) => action.startsWith('sagemaker:')));
     const training = reasons.find((r) => r.actions.includes('sagemaker:ListTrainingJobs'))!;
     expect(training.why).toMatch(/drift cool-down lists this pipeline's recent training jobs/);
